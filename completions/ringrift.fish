@@ -1,0 +1,1 @@
+complete --command ringrift --no-files --arguments "(env _RINGRIFT_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) ringrift)" --condition "env _RINGRIFT_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) ringrift"

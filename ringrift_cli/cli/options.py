@@ -1,0 +1,66 @@
+"""Options and argument parsing shared by many commands (defined once, reused)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import UserError
+
+HomeOption = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--home",
+        help="Data root directory, or a state file such as queue.db.example. "
+        "Default: $RINGRIFT_HOME, else ./ringrift-data.",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
+WorkerOption = Annotated[str, typer.Option("--worker", "-w", help="Name of the worker holding the claim.")]
+AttemptOption = Annotated[
+    Optional[int],
+    typer.Option("--attempt", help="Attempt number from the claim; fences out a stale claim of the same worker name."),
+]
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
+
+
+def parse_duration(text: str) -> float:
+    """'90', '90s', '15m', '12h', '7d', '2w' -> seconds."""
+    match = _DURATION.match(text)
+    if not match:
+        raise UserError(f"cannot read duration {text!r}; use a number with s, m, h, d or w (e.g. 7d)")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def parse_params(items: list[str] | None) -> dict:
+    """``k=v`` pairs into a dict; each value is read as JSON when it parses, else kept as text."""
+    params: dict = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UserError(f"malformed --param {item!r}; expected KEY=VALUE (e.g. games=100)")
+        if key in params:
+            raise UserError(f"--param {key} given twice")
+        try:
+            params[key] = json.loads(raw)
+        except ValueError:
+            params[key] = raw
+    return params
+
+
+def parse_json_object(text: str, what: str) -> dict:
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise UserError(f"{what} is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise UserError(f"{what} must be a JSON object, got {type(value).__name__}")
+    return value

@@ -1,0 +1,76 @@
+"""``ringrift status``: the whole state file at a glance."""
+
+from __future__ import annotations
+
+import typer
+
+from ..context import open_context
+from ..status import Status, collect_status
+from ..store.queue import STATUSES
+from .options import HomeOption, JsonOption
+from .queue import dead_table
+from .render import age, clock, console, print_json, remaining, short, table
+
+
+def status(home: HomeOption = None, json_output: JsonOption = False) -> None:
+    """Queue depth, claimed jobs, dead letters, breakers, recent events and changed settings."""
+    with open_context(home) as ctx:
+        snapshot = collect_status(ctx)
+    if json_output:
+        print_json(status_json(snapshot))
+    else:
+        render_status(snapshot)
+
+
+def status_json(snapshot: Status) -> dict:
+    return {
+        "home": snapshot.home,
+        "taken_at": snapshot.taken_at,
+        "depth": snapshot.depth,
+        "claimed": [job.to_dict() for job in snapshot.claimed],
+        "dead": [job.to_dict() for job in snapshot.dead],
+        "breakers": snapshot.breakers,
+        "events": snapshot.events,
+        "changed_settings": [{"key": e.setting.key, "value": e.value, "source": e.source}
+                             for e in snapshot.changed_settings],
+    }
+
+
+def render_status(snapshot: Status) -> None:
+    out = console()
+    out.print(f"[bold]ringrift[/bold] {snapshot.home}  ({clock(snapshot.taken_at)} UTC)")
+    depth = table("queue", ["kind", *STATUSES])
+    for kind, counts in snapshot.depth.items():
+        depth.add_row(kind, *(str(counts[s]) if counts[s] else "·" for s in STATUSES))
+    out.print(depth)
+
+    claimed = table(f"claimed ({len(snapshot.claimed)})", ["id", "kind", "config", "worker", "claimed", "lease left", "attempts"])
+    for job in snapshot.claimed:
+        claimed.add_row(str(job.id), job.kind, job.config_key, job.claimed_by or "", age(job.started_at, snapshot.taken_at),
+                        remaining(job.lease_until, snapshot.taken_at), f"{job.attempts}/{job.max_attempts}")
+    out.print(claimed)
+    out.print(dead_table(snapshot.dead))
+
+    breakers = table("breakers", ["scope", "state", "failures", "retry", "last error"])
+    for breaker in snapshot.breakers:
+        breakers.add_row(breaker.scope, breaker.effective_state(snapshot.taken_at), str(breaker.failures),
+                         age(breaker.retry_at, snapshot.taken_at), short(breaker.last_error, 50))
+    out.print(breakers)
+
+    events = table("recent events", ["id", "age", "type", "config", "job", "payload"])
+    for event in snapshot.events:
+        events.add_row(str(event.id), age(event.created_at, snapshot.taken_at), event.type, event.config_key or "",
+                       str(event.job_id or ""), short(str(event.payload), 60))
+    out.print(events)
+
+    if snapshot.changed_settings:
+        settings = table("settings changed from default", ["key", "value", "source"])
+        for e in snapshot.changed_settings:
+            settings.add_row(e.setting.key, str(e.value), e.source)
+        out.print(settings)
+    else:
+        out.print("settings: all defaults")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("status")(status)

@@ -1,0 +1,49 @@
+"""``ringrift worker``: run queued jobs here until none is left."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from ..context import open_context
+from ..errors import UserError
+from ..keys import STAGES, parse_stage_list
+from ..stages.handlers import load_handlers, plugin_modules
+from ..stages.worker import default_worker_name, run_worker
+from .options import HomeOption, JsonOption
+from .render import print_json
+
+
+def worker(
+    kinds: Annotated[Optional[str], typer.Option(help="Comma-separated kinds to run. Default: every kind with a handler.")] = None,
+    max_jobs: Annotated[Optional[int], typer.Option(help="Stop after this many jobs.", min=1)] = None,
+    lease: Annotated[Optional[float], typer.Option(help="Lease in seconds. Default: setting queue.lease_seconds.", min=1)] = None,
+    name: Annotated[Optional[str], typer.Option("--name", help="Worker name recorded on claims. Default: HOST:PID.")] = None,
+    plugin: Annotated[Optional[list[str]], typer.Option("--plugin", help="Python module whose HANDLERS dict adds or replaces stage handlers; repeatable (also $RINGRIFT_PLUGINS).")] = None,
+    home: HomeOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Claim and run jobs (heartbeating while each runs), then exit when no work is left."""
+    handlers = load_handlers(plugin_modules(plugin))
+    wanted = parse_stage_list(kinds) if kinds else STAGES
+    runnable = tuple(kind for kind in wanted if kind in handlers)
+    if not runnable:
+        raise UserError(f"no handler for {', '.join(wanted)} yet; add one with --plugin")
+    worker_name = name or default_worker_name()
+
+    def say(what: str, job) -> None:
+        if not json_output:
+            typer.echo(f"{what:>7} job {job.id}: {job.kind} {job.config_key} (attempt {job.attempts})")
+
+    with open_context(home) as ctx:
+        report = run_worker(ctx, handlers, worker=worker_name, kinds=runnable,
+                            max_jobs=max_jobs, lease_seconds=lease, on_event=say)
+    if json_output:
+        print_json({"worker": worker_name, **report.__dict__})
+    else:
+        typer.echo(f"{worker_name}: {len(report.done)} done, {len(report.failed)} failed, {len(report.lost)} lost; no more work")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("worker")(worker)

@@ -1,0 +1,1 @@
+"""Hosts and how work reaches them (SSH via Fabric; the local machine by subprocess)."""

@@ -1,0 +1,132 @@
+"""Every setting ringrift reads: its one default, its type and range, and how to resolve it.
+
+A value comes from, in rising precedence: the default here, ``ringrift.yaml``
+in the data root, or ``ringrift config set`` (stored in the state file).
+Nothing else in the package may carry its own default for these numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import UserError
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    type: type
+    default: Any
+    help: str
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("queue.lease_seconds", float, 60.0,
+            "How long a claim lasts without a heartbeat before the job returns to the queue.",
+            minimum=1, maximum=86_400),
+    Setting("queue.max_attempts", int, 3,
+            "Claims a job gets before it goes to the dead-letter list.", minimum=1, maximum=100),
+    Setting("queue.backoff_base_seconds", float, 10.0,
+            "Wait before the first retry of a failed job; doubles with each attempt.",
+            minimum=0, maximum=86_400),
+    Setting("queue.backoff_max_seconds", float, 3600.0,
+            "Longest wait between retries.", minimum=0, maximum=7 * 86_400),
+    Setting("worker.heartbeat_fraction", float, 0.3,
+            "A worker heartbeats after this fraction of its lease has passed.",
+            minimum=0.05, maximum=0.9),
+    Setting("status.event_rows", int, 10, "Events shown by `ringrift status`.", minimum=0, maximum=1000),
+    Setting("loop.halted", bool, False, "When true, `ringrift loop tick` enqueues and dispatches nothing."),
+)
+
+SETTINGS_BY_KEY = {setting.key: setting for setting in SETTINGS}
+
+
+@dataclass(frozen=True)
+class EffectiveSetting:
+    setting: Setting
+    value: Any
+    source: str  # 'default', 'yaml' or 'cli'
+
+
+def setting_for(key: str) -> Setting:
+    try:
+        return SETTINGS_BY_KEY[key]
+    except KeyError:
+        raise UserError(f"unknown setting {key!r}; valid settings: {', '.join(SETTINGS_BY_KEY)}") from None
+
+
+def coerce(setting: Setting, raw: Any) -> Any:
+    """Convert ``raw`` (text from the CLI, or a YAML value) to the setting's type, checking range."""
+    value = _convert(setting, raw)
+    if setting.minimum is not None and value < setting.minimum:
+        raise UserError(f"{setting.key} must be at least {setting.minimum:g}, got {value}")
+    if setting.maximum is not None and value > setting.maximum:
+        raise UserError(f"{setting.key} must be at most {setting.maximum:g}, got {value}")
+    return value
+
+
+def _convert(setting: Setting, raw: Any) -> Any:
+    kind = setting.type
+    if kind is bool:
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in ("true", "yes", "on", "1"):
+            return True
+        if text in ("false", "no", "off", "0"):
+            return False
+        raise UserError(f"{setting.key} takes true or false, got {raw!r}")
+    if isinstance(raw, bool):
+        raise UserError(f"{setting.key} takes a number, got {raw!r}")
+    try:
+        if kind is int:
+            number = float(raw)
+            if not number.is_integer():
+                raise ValueError
+            return int(number)
+        if kind is float:
+            number = float(raw)
+            if number != number or number in (float("inf"), float("-inf")):
+                raise ValueError
+            return number
+    except (TypeError, ValueError):
+        raise UserError(f"{setting.key} takes {'a whole number' if kind is int else 'a number'}, got {raw!r}") from None
+    return kind(raw)
+
+
+def read_yaml_settings(path: Path) -> dict[str, Any]:
+    """Validated values from ``ringrift.yaml`` (a flat mapping of setting keys), or {} if absent."""
+    if not path.exists():
+        return {}
+    import yaml  # only commands that resolve settings pay for it
+
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: expected a mapping of setting keys to values")
+    values = {}
+    for key, raw in data.items():
+        try:
+            values[key] = coerce(setting_for(str(key)), raw)
+        except UserError as exc:
+            raise UserError(f"{path}: {exc}") from None
+    return values
+
+
+def resolve_settings(yaml_values: dict[str, Any], stored_values: dict[str, Any]) -> list[EffectiveSetting]:
+    """Every setting with its effective value and source, in declaration order."""
+    effective = []
+    for setting in SETTINGS:
+        if setting.key in stored_values:
+            effective.append(EffectiveSetting(setting, stored_values[setting.key], "cli"))
+        elif setting.key in yaml_values:
+            effective.append(EffectiveSetting(setting, yaml_values[setting.key], "yaml"))
+        else:
+            effective.append(EffectiveSetting(setting, setting.default, "default"))
+    return effective

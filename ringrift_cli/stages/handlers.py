@@ -1,0 +1,68 @@
+"""Which function runs a job of each kind.
+
+A handler takes the claimed ``Job`` and a ``JobContext`` and returns the
+job's result (a JSON-able dict, or None). Raising fails the attempt.
+
+Built-in stages register here as they are written; anyone can add or
+replace handlers with a plugin module that defines ``HANDLERS = {kind: fn}``
+(``ringrift worker --plugin my.module`` or ``RINGRIFT_PLUGINS=my.module``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..errors import UserError
+from ..home import Home
+from ..keys import STAGES
+from ..store.queue import Job
+
+PLUGINS_ENV = "RINGRIFT_PLUGINS"
+
+
+@dataclass
+class JobContext:
+    """What a handler may use besides the job itself."""
+
+    home: Home
+    worker: str
+    # Set when the heartbeat finds the claim lost; a long handler should stop early.
+    lease_lost: threading.Event = field(default_factory=threading.Event)
+
+
+Handler = Callable[[Job, JobContext], "dict | None"]
+
+
+def builtin_handlers() -> dict[str, Handler]:
+    """The stages ringrift implements itself (imported lazily: they pull in torch)."""
+    return {}
+
+
+def plugin_modules(cli_plugins: list[str] | None) -> list[str]:
+    names = list(cli_plugins or [])
+    names += [name.strip() for name in os.environ.get(PLUGINS_ENV, "").split(",") if name.strip()]
+    return list(dict.fromkeys(names))
+
+
+def load_handlers(plugins: list[str]) -> dict[str, Handler]:
+    """Built-in handlers, overridden by those of each plugin module in order."""
+    handlers = builtin_handlers()
+    for name in plugins:
+        try:
+            module = importlib.import_module(name)
+        except ImportError as exc:
+            raise UserError(f"cannot import plugin {name!r}: {exc}") from None
+        extra = getattr(module, "HANDLERS", None)
+        if not isinstance(extra, dict):
+            raise UserError(f"plugin {name!r} has no HANDLERS dict")
+        for kind, handler in extra.items():
+            if kind not in STAGES:
+                raise UserError(f"plugin {name!r} handles unknown kind {kind!r}; valid kinds: {', '.join(STAGES)}")
+            if not callable(handler):
+                raise UserError(f"plugin {name!r}: handler for {kind!r} is not callable")
+            handlers[kind] = handler
+    return handlers

@@ -1,0 +1,42 @@
+"""Everything ``ringrift status`` shows, collected in one read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .context import Context
+from .keys import STAGES
+from .settings import EffectiveSetting
+from .store.breakers import Breaker, list_breakers
+from .store.db import now
+from .store.events import Event, recent_events
+from .store.queue import STATUSES, Job
+from .store.status import claimed_jobs, dead_jobs, queue_depth
+
+
+@dataclass
+class Status:
+    home: str
+    taken_at: float
+    depth: dict[str, dict[str, int]]  # kind -> status -> count, every stage and status present
+    claimed: list[Job]
+    dead: list[Job]
+    breakers: list[Breaker]
+    events: list[Event]
+    changed_settings: list[EffectiveSetting] = field(default_factory=list)
+
+
+def collect_status(ctx: Context) -> Status:
+    depth = {kind: dict.fromkeys(STATUSES, 0) for kind in STAGES}
+    for row in queue_depth(ctx.store):
+        depth.setdefault(row.kind, dict.fromkeys(STATUSES, 0))[row.status] = row.count
+    return Status(
+        home=str(ctx.home.root.resolve()),
+        taken_at=now(),
+        depth=depth,
+        claimed=claimed_jobs(ctx.store),
+        dead=dead_jobs(ctx.store, limit=20),
+        breakers=list_breakers(ctx.store),
+        events=recent_events(ctx.store, limit=ctx.setting("status.event_rows")),
+        changed_settings=[e for e in ctx.effective_settings if e.source != "default"],
+    )

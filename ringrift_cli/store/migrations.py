@@ -1,0 +1,220 @@
+"""The schema's history: one function per version, applied in order, never edited.
+
+``PRAGMA user_version`` holds the number of migrations applied; the
+``migrations`` table records when each ran. To change the schema, append a
+function to ``MIGRATIONS``; a file written by a newer ringrift (a higher
+version than this list knows) is refused rather than guessed at.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Callable
+
+from .db import StateFileError, now
+
+
+def run_statements(conn: sqlite3.Connection, script: str) -> None:
+    """Execute each statement of ``script`` inside the caller's transaction.
+
+    ``executescript`` would commit the open transaction first, so a failed
+    migration could leave half a schema behind.
+    """
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def create_core_tables(conn: sqlite3.Connection) -> None:
+    run_statements(
+        conn,
+        """
+        CREATE TABLE migrations (
+            version INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            applied_at REAL NOT NULL
+        );
+
+        CREATE TABLE jobs (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            config_key TEXT NOT NULL,
+            params TEXT NOT NULL DEFAULT '{}',
+            status TEXT NOT NULL DEFAULT 'queued'
+                CHECK (status IN ('queued', 'claimed', 'done', 'dead', 'cancelled')),
+            priority INTEGER NOT NULL DEFAULT 0 CHECK (priority >= 0),
+            host TEXT,
+            claimed_by TEXT,
+            lease_until REAL,
+            heartbeat_at REAL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            max_attempts INTEGER NOT NULL CHECK (max_attempts >= 1),
+            not_before REAL NOT NULL DEFAULT 0,
+            dedup_key TEXT UNIQUE,
+            trace_id TEXT NOT NULL,
+            parent_id INTEGER REFERENCES jobs(id) ON DELETE SET NULL,
+            result TEXT,
+            error TEXT,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            started_at REAL,
+            finished_at REAL
+        );
+        -- The claim walks this partial index in priority order and stops at the first fit.
+        CREATE INDEX jobs_ready ON jobs (priority DESC, id) WHERE status = 'queued';
+        CREATE INDEX jobs_leased ON jobs (lease_until) WHERE status = 'claimed';
+        CREATE INDEX jobs_kind_status ON jobs (kind, status);
+        CREATE INDEX jobs_status_updated ON jobs (status, updated_at);
+
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            type TEXT NOT NULL,
+            config_key TEXT,
+            payload TEXT NOT NULL,
+            job_id INTEGER,
+            dedup_key TEXT UNIQUE,
+            created_at REAL NOT NULL
+        );
+        CREATE INDEX events_type ON events (type, id);
+        CREATE INDEX events_job ON events (job_id);
+
+        CREATE TABLE event_cursors (
+            consumer TEXT PRIMARY KEY,
+            last_event_id INTEGER NOT NULL,
+            updated_at REAL NOT NULL
+        );
+
+        CREATE TABLE settings (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            source TEXT NOT NULL CHECK (source IN ('cli')),
+            updated_at REAL NOT NULL
+        );
+
+        CREATE TABLE breakers (
+            scope TEXT PRIMARY KEY,
+            state TEXT NOT NULL DEFAULT 'closed' CHECK (state IN ('closed', 'open', 'half_open')),
+            failures INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            opened_at REAL,
+            retry_at REAL,
+            updated_at REAL NOT NULL
+        );
+
+        CREATE TABLE hosts (
+            name TEXT PRIMARY KEY,
+            ssh TEXT NOT NULL,
+            slots INTEGER NOT NULL,
+            gpus INTEGER NOT NULL,
+            roles TEXT NOT NULL,
+            home TEXT NOT NULL,
+            last_seen REAL,
+            health TEXT,
+            updated_at REAL NOT NULL
+        );
+
+        CREATE TABLE artifacts (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('games', 'npz', 'model', 'log')),
+            config_key TEXT NOT NULL,
+            path TEXT NOT NULL,
+            host TEXT NOT NULL DEFAULT 'local',
+            sha256 TEXT NOT NULL,
+            bytes INTEGER NOT NULL,
+            meta TEXT NOT NULL DEFAULT '{}',
+            job_id INTEGER REFERENCES jobs(id) ON DELETE SET NULL,
+            created_at REAL NOT NULL,
+            UNIQUE (host, path)
+        );
+        CREATE INDEX artifacts_kind ON artifacts (config_key, kind, id);
+
+        CREATE TABLE models (
+            id TEXT PRIMARY KEY,
+            config_key TEXT NOT NULL,
+            artifact_id INTEGER NOT NULL REFERENCES artifacts(id),
+            parent_id TEXT REFERENCES models(id),
+            metrics TEXT NOT NULL DEFAULT '{}',
+            status TEXT NOT NULL DEFAULT 'candidate'
+                CHECK (status IN ('candidate', 'promoted', 'rejected', 'retired')),
+            elo REAL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        CREATE INDEX models_config ON models (config_key, status);
+
+        CREATE TABLE matches (
+            id INTEGER PRIMARY KEY,
+            config_key TEXT NOT NULL,
+            player_a TEXT NOT NULL,
+            player_b TEXT NOT NULL,
+            wins INTEGER NOT NULL,
+            losses INTEGER NOT NULL,
+            draws INTEGER NOT NULL,
+            games INTEGER NOT NULL,
+            job_id INTEGER REFERENCES jobs(id) ON DELETE SET NULL,
+            created_at REAL NOT NULL
+        );
+        CREATE INDEX matches_config ON matches (config_key, id);
+
+        CREATE TABLE ticks (
+            id INTEGER PRIMARY KEY,
+            started_at REAL NOT NULL,
+            finished_at REAL,
+            actions TEXT NOT NULL DEFAULT '[]',
+            errors TEXT NOT NULL DEFAULT '[]'
+        );
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    create_core_tables,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def check_not_newer(conn: sqlite3.Connection, path: object) -> int:
+    """Return the file's schema version; refuse one written by a newer ringrift."""
+    version = schema_version(conn)
+    if version > SCHEMA_VERSION:
+        raise StateFileError(
+            f"{path} has schema version {version}, newer than this ringrift understands "
+            f"({SCHEMA_VERSION}); upgrade ringrift to use it"
+        )
+    return version
+
+
+def migrate(conn: sqlite3.Connection, path: object) -> list[int]:
+    """Bring the schema up to ``SCHEMA_VERSION``; return the versions applied (maybe none)."""
+    if check_not_newer(conn, path) == SCHEMA_VERSION:
+        return []
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        # Re-read under the write lock: another process may have migrated meanwhile.
+        start = check_not_newer(conn, path)
+        if start and not conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'migrations'"
+        ).fetchone():
+            raise StateFileError(f"{path} is a SQLite file but not a ringrift state file")
+        if start == 0 and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            raise StateFileError(f"{path} is a SQLite file but not a ringrift state file")
+        applied = []
+        for version in range(start + 1, SCHEMA_VERSION + 1):
+            step = MIGRATIONS[version - 1]
+            step(conn)
+            conn.execute(
+                "INSERT INTO migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (version, step.__name__, now()),
+            )
+            applied.append(version)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return applied

@@ -1,0 +1,373 @@
+"""The work-queue: enqueue, claim, heartbeat, complete, fail, reap, and the admin verbs.
+
+Life of a job::
+
+    queued --claim--> claimed --complete--> done
+       ^                 |
+       |  fail / lease   |  (attempts left: back to queued after a backoff;
+       +-----------------+   none left: dead, with the last error kept)
+
+    queued|claimed --cancel--> cancelled;   dead|cancelled --retry--> queued
+
+A claim is one ``UPDATE ... WHERE id = (SELECT ...) RETURNING`` inside
+``BEGIN IMMEDIATE``, and it bumps ``attempts``. The pair (claimed_by,
+attempts) fences the claim: heartbeat, complete and fail must name both, so a
+worker whose lease was taken over can no longer touch the job.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from dataclasses import dataclass, field
+
+from ..errors import UserError
+from .db import Store, now
+from .events import append_event
+
+STATUSES = ("queued", "claimed", "done", "dead", "cancelled")
+
+
+@dataclass(frozen=True)
+class QueuePolicy:
+    """Lease and retry numbers; the CLI fills them from the effective settings."""
+
+    lease_seconds: float = 60.0
+    max_attempts: int = 3
+    backoff_base_seconds: float = 10.0
+    backoff_max_seconds: float = 3600.0
+
+    def backoff(self, attempts: int) -> float:
+        """Delay before retry number ``attempts`` (1-based): doubling, capped."""
+        return min(self.backoff_base_seconds * 2 ** max(attempts - 1, 0), self.backoff_max_seconds)
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What to enqueue. ``max_attempts`` None means the policy's default."""
+
+    kind: str
+    config_key: str
+    params: dict = field(default_factory=dict)
+    priority: int = 0
+    dedup_key: str | None = None
+    max_attempts: int | None = None
+    host: str | None = None
+    parent_id: int | None = None
+    trace_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    kind: str
+    config_key: str
+    params: dict
+    status: str
+    priority: int
+    host: str | None
+    claimed_by: str | None
+    lease_until: float | None
+    heartbeat_at: float | None
+    attempts: int
+    max_attempts: int
+    not_before: float
+    dedup_key: str | None
+    trace_id: str
+    parent_id: int | None
+    result: dict | None
+    error: str | None
+    created_at: float
+    updated_at: float
+    started_at: float | None
+    finished_at: float | None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> "Job":
+        values = dict(row)
+        values["params"] = json.loads(values["params"])
+        values["result"] = json.loads(values["result"]) if values["result"] is not None else None
+        return cls(**values)
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+class LeaseLost(UserError):
+    """The caller no longer holds the job: it was reaped, taken over, cancelled or finished."""
+
+
+class JobNotFound(UserError):
+    pass
+
+
+def enqueue(store: Store, spec: JobSpec, policy: QueuePolicy = QueuePolicy()) -> tuple[Job, bool]:
+    """Add a job; return it and whether it is new.
+
+    A ``dedup_key`` that already exists returns the existing job unchanged.
+    """
+    with store.write() as conn:
+        return enqueue_in(conn, spec, policy)
+
+
+def enqueue_in(conn: sqlite3.Connection, spec: JobSpec, policy: QueuePolicy) -> tuple[Job, bool]:
+    """``enqueue`` inside a transaction the caller holds (the loop enqueues several at once)."""
+    if spec.priority < 0:
+        raise UserError(f"priority must be 0 or more, got {spec.priority}")
+    max_attempts = spec.max_attempts if spec.max_attempts is not None else policy.max_attempts
+    if max_attempts < 1:
+        raise UserError(f"max attempts must be 1 or more, got {max_attempts}")
+    if spec.dedup_key is not None:
+        row = conn.execute("SELECT * FROM jobs WHERE dedup_key = ?", (spec.dedup_key,)).fetchone()
+        if row is not None:
+            return Job.from_row(row), False
+    at = now()
+    row = conn.execute(
+        "INSERT INTO jobs (kind, config_key, params, priority, host, max_attempts, dedup_key,"
+        " trace_id, parent_id, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+        (spec.kind, spec.config_key, json.dumps(spec.params, sort_keys=True), spec.priority,
+         spec.host, max_attempts, spec.dedup_key, spec.trace_id or uuid.uuid4().hex,
+         spec.parent_id, at, at),
+    ).fetchone()
+    job = Job.from_row(row)
+    append_event(conn, "job_enqueued",
+                 {"kind": job.kind, "priority": job.priority, "dedup_key": job.dedup_key},
+                 config_key=job.config_key, job_id=job.id, at=at)
+    return job, True
+
+
+def claim(
+    store: Store,
+    worker: str,
+    kinds: tuple[str, ...],
+    policy: QueuePolicy = QueuePolicy(),
+    *,
+    host: str | None = None,
+    lease_seconds: float | None = None,
+) -> Job | None:
+    """Claim the most urgent ready job of one of ``kinds``, or return None.
+
+    Expired leases are reaped first in the same transaction, so a dead
+    worker's job is claimable again as soon as its lease has passed. Jobs
+    pinned to a host are only given to a claimer naming that host.
+    """
+    if not kinds:
+        return None
+    lease = policy.lease_seconds if lease_seconds is None else lease_seconds
+    placeholders = ",".join("?" * len(kinds))
+    with store.write() as conn:
+        at = now()
+        reap_expired_in(conn, policy, at)
+        row = conn.execute(
+            "UPDATE jobs SET status = 'claimed', claimed_by = ?, attempts = attempts + 1,"
+            " lease_until = ?, heartbeat_at = ?, started_at = ?, updated_at = ?"
+            " WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND not_before <= ?"
+            f" AND kind IN ({placeholders}) AND (host IS NULL OR host = ?)"
+            " ORDER BY priority DESC, id LIMIT 1)"
+            " RETURNING *",
+            (worker, at + lease, at, at, at, at, *kinds, host),
+        ).fetchone()
+        if row is None:
+            return None
+        job = Job.from_row(row)
+        append_event(conn, "job_claimed",
+                     {"kind": job.kind, "worker": worker, "attempt": job.attempts,
+                      "lease_until": job.lease_until},
+                     config_key=job.config_key, job_id=job.id, at=at)
+        return job
+
+
+def owned_job(conn: sqlite3.Connection, job_id: int, worker: str, attempt: int | None) -> Job:
+    """The job if ``worker`` (at ``attempt``, when given) still holds its claim, else LeaseLost."""
+    row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    if row is None:
+        raise JobNotFound(f"no job {job_id}")
+    job = Job.from_row(row)
+    if job.status != "claimed" or job.claimed_by != worker or (
+        attempt is not None and job.attempts != attempt
+    ):
+        held = f"claimed by {job.claimed_by} (attempt {job.attempts})" if job.status == "claimed" else job.status
+        raise LeaseLost(f"job {job_id} is no longer held by {worker}: it is {held}")
+    return job
+
+
+def heartbeat(
+    store: Store, job_id: int, worker: str, attempt: int | None = None,
+    policy: QueuePolicy = QueuePolicy(), *, lease_seconds: float | None = None,
+) -> Job:
+    """Extend the lease of a job the worker still holds; raise LeaseLost otherwise."""
+    lease = policy.lease_seconds if lease_seconds is None else lease_seconds
+    with store.write() as conn:
+        job = owned_job(conn, job_id, worker, attempt)
+        at = now()
+        row = conn.execute(
+            "UPDATE jobs SET lease_until = ?, heartbeat_at = ?, updated_at = ? WHERE id = ? RETURNING *",
+            (at + lease, at, at, job.id),
+        ).fetchone()
+        return Job.from_row(row)
+
+
+def complete(
+    store: Store, job_id: int, worker: str, attempt: int | None = None, result: dict | None = None,
+) -> Job:
+    """Mark a held job done with its result; raise LeaseLost if the worker lost it."""
+    with store.write() as conn:
+        job = owned_job(conn, job_id, worker, attempt)
+        at = now()
+        row = conn.execute(
+            "UPDATE jobs SET status = 'done', result = ?, error = NULL, lease_until = NULL,"
+            " finished_at = ?, updated_at = ? WHERE id = ? RETURNING *",
+            (json.dumps(result, sort_keys=True) if result is not None else None, at, at, job.id),
+        ).fetchone()
+        append_event(conn, "job_completed",
+                     {"kind": job.kind, "worker": worker, "attempt": job.attempts, "result": result},
+                     config_key=job.config_key, job_id=job.id, at=at)
+        return Job.from_row(row)
+
+
+def fail(
+    store: Store, job_id: int, worker: str, attempt: int | None, error: str,
+    policy: QueuePolicy = QueuePolicy(), *, retry: bool = True,
+) -> Job:
+    """Record a failed attempt: back to queued after a backoff, or dead when out of attempts.
+
+    ``retry=False`` sends the job straight to dead (the error will not go away by retrying).
+    """
+    with store.write() as conn:
+        job = owned_job(conn, job_id, worker, attempt)
+        at = now()
+        updated = release_in(conn, job, policy, at, error, retry=retry)
+        append_event(conn, "job_failed",
+                     {"kind": job.kind, "worker": worker, "attempt": job.attempts, "error": error,
+                      "next_status": updated.status,
+                      "not_before": updated.not_before if updated.status == "queued" else None},
+                     config_key=job.config_key, job_id=job.id, at=at)
+        return updated
+
+
+def release_in(
+    conn: sqlite3.Connection, job: Job, policy: QueuePolicy, at: float, error: str | None,
+    *, retry: bool = True,
+) -> Job:
+    """Give a claimed job back: queued with backoff while attempts remain, else dead."""
+    if retry and job.attempts < job.max_attempts:
+        row = conn.execute(
+            "UPDATE jobs SET status = 'queued', claimed_by = NULL, lease_until = NULL,"
+            " not_before = ?, error = coalesce(?, error), updated_at = ? WHERE id = ? RETURNING *",
+            (at + policy.backoff(job.attempts), error, at, job.id),
+        ).fetchone()
+    else:
+        row = conn.execute(
+            "UPDATE jobs SET status = 'dead', lease_until = NULL, error = coalesce(?, error),"
+            " finished_at = ?, updated_at = ? WHERE id = ? RETURNING *",
+            (error, at, at, job.id),
+        ).fetchone()
+    return Job.from_row(row)
+
+
+def reap_expired(store: Store, policy: QueuePolicy = QueuePolicy()) -> list[Job]:
+    """Return every claimed job whose lease has passed to the queue (or to dead)."""
+    with store.write() as conn:
+        return reap_expired_in(conn, policy, now())
+
+
+def reap_expired_in(conn: sqlite3.Connection, policy: QueuePolicy, at: float) -> list[Job]:
+    rows = conn.execute(
+        "SELECT * FROM jobs WHERE status = 'claimed' AND lease_until < ?", (at,)
+    ).fetchall()
+    reaped = []
+    for row in rows:
+        job = Job.from_row(row)
+        error = f"lease expired (worker {job.claimed_by}, attempt {job.attempts}, no heartbeat)"
+        updated = release_in(conn, job, policy, at, error)
+        append_event(conn, "job_lease_expired",
+                     {"kind": job.kind, "worker": job.claimed_by, "attempt": job.attempts,
+                      "next_status": updated.status,
+                      "not_before": updated.not_before if updated.status == "queued" else None},
+                     config_key=job.config_key, job_id=job.id, at=at)
+        reaped.append(updated)
+    return reaped
+
+
+def retry(store: Store, job_id: int) -> Job:
+    """Put a dead or cancelled job back in the queue with a fresh set of attempts."""
+    with store.write() as conn:
+        job = get_job_in(conn, job_id)
+        if job.status not in ("dead", "cancelled"):
+            raise UserError(f"job {job_id} is {job.status}; only dead or cancelled jobs can be retried")
+        at = now()
+        row = conn.execute(
+            "UPDATE jobs SET status = 'queued', attempts = 0, not_before = 0, claimed_by = NULL,"
+            " finished_at = NULL, updated_at = ? WHERE id = ? RETURNING *",
+            (at, job_id),
+        ).fetchone()
+        append_event(conn, "job_retried", {"kind": job.kind, "previous_status": job.status},
+                     config_key=job.config_key, job_id=job.id, at=at)
+        return Job.from_row(row)
+
+
+def cancel(store: Store, job_id: int) -> Job:
+    """Cancel a queued or claimed job; a worker holding it can then no longer complete it."""
+    with store.write() as conn:
+        job = get_job_in(conn, job_id)
+        if job.status not in ("queued", "claimed"):
+            raise UserError(f"job {job_id} is {job.status}; only queued or claimed jobs can be cancelled")
+        at = now()
+        row = conn.execute(
+            "UPDATE jobs SET status = 'cancelled', lease_until = NULL, finished_at = ?,"
+            " updated_at = ? WHERE id = ? RETURNING *",
+            (at, at, job_id),
+        ).fetchone()
+        append_event(conn, "job_cancelled", {"kind": job.kind, "previous_status": job.status},
+                     config_key=job.config_key, job_id=job.id, at=at)
+        return Job.from_row(row)
+
+
+def purge(store: Store, statuses: tuple[str, ...], older_than_seconds: float) -> int:
+    """Delete finished jobs of ``statuses`` last updated more than ``older_than_seconds`` ago."""
+    allowed = ("done", "dead", "cancelled")
+    bad = [s for s in statuses if s not in allowed]
+    if bad or not statuses:
+        raise UserError(f"purge works on finished jobs only: {', '.join(allowed)}")
+    placeholders = ",".join("?" * len(statuses))
+    with store.write() as conn:
+        at = now()
+        count = conn.execute(
+            f"DELETE FROM jobs WHERE status IN ({placeholders}) AND updated_at < ?",
+            (*statuses, at - older_than_seconds),
+        ).rowcount
+        append_event(conn, "jobs_purged",
+                     {"statuses": list(statuses), "older_than_seconds": older_than_seconds,
+                      "count": count}, at=at)
+        return count
+
+
+def get_job_in(conn: sqlite3.Connection, job_id: int) -> Job:
+    row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    if row is None:
+        raise JobNotFound(f"no job {job_id}")
+    return Job.from_row(row)
+
+
+def get_job(store: Store, job_id: int) -> Job:
+    return get_job_in(store.conn, job_id)
+
+
+def list_jobs(
+    store: Store, *, status: str | None = None, kind: str | None = None, limit: int = 100,
+) -> list[Job]:
+    """Jobs newest first, optionally filtered by status and kind."""
+    clauses, params = [], []
+    if status is not None:
+        if status not in STATUSES:
+            raise UserError(f"unknown status {status!r}; valid: {', '.join(STATUSES)}")
+        clauses.append("status = ?")
+        params.append(status)
+    if kind is not None:
+        clauses.append("kind = ?")
+        params.append(kind)
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    rows = store.read(f"SELECT * FROM jobs {where} ORDER BY id DESC LIMIT ?", (*params, limit))
+    return [Job.from_row(row) for row in rows]

@@ -185,3 +185,22 @@ def test_negative_priority_is_refused_and_writes_nothing(store):
     with pytest.raises(UserError):
         add(store, priority=-1)
     assert q.list_jobs(store) == []
+
+
+def test_job_fields_follow_the_table_column_order(store):
+    import dataclasses
+
+    columns = [row["name"] for row in store.read("PRAGMA table_info(jobs)")]
+    assert [f.name for f in dataclasses.fields(q.Job)] == columns
+
+
+def test_complete_and_claim_share_one_transaction(store):
+    first, second = add(store), add(store)
+    job = q.claim(store, "w", ("selfplay",), FAST)
+    nxt = q.complete_and_claim(store, job, "w", {"ok": 1}, ("selfplay",), FAST)
+    assert q.get_job(store, first.id).status == "done" and nxt.id == second.id
+    q.cancel(store, nxt.id)
+    third = add(store)
+    with pytest.raises(q.LeaseLost):
+        q.complete_and_claim(store, nxt, "w", {}, ("selfplay",), FAST)
+    assert q.get_job(store, third.id).status == "queued"  # the refused completion claimed nothing

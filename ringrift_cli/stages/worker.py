@@ -16,7 +16,7 @@ from typing import Callable
 
 from ..context import Context
 from ..store import StateFileError, Store, open_store
-from ..store.queue import Job, LeaseLost, QueuePolicy, claim, complete, fail, heartbeat
+from ..store.queue import Job, LeaseLost, QueuePolicy, claim, complete_and_claim, fail, heartbeat
 from .handlers import Handler, JobContext
 
 
@@ -47,40 +47,51 @@ def run_worker(
     interval = lease * context.setting("worker.heartbeat_fraction")
     runnable = tuple(kind for kind in kinds if kind in handlers)
     report = WorkerReport()
-    while max_jobs is None or len(report.done) + len(report.failed) + len(report.lost) < max_jobs:
-        job = claim(context.store, worker, runnable, policy, lease_seconds=lease)
-        if job is None:
-            break
+    store = context.store
+    handled = 0
+
+    def wants_more() -> bool:
+        return max_jobs is None or handled < max_jobs
+
+    job = claim(store, worker, runnable, policy, lease_seconds=lease) if runnable and wants_more() else None
+    while job is not None:
         on_event("claimed", job)
-        outcome = run_one(context, handlers[job.kind], job, worker, policy, lease, interval)
+        result, error = run_handler(context, handlers[job.kind], job, worker, policy, lease, interval)
+        handled += 1
+        next_kinds = runnable if wants_more() else ()
+        next_job = None
+        try:
+            if error is None:
+                # The completion and the next claim share one commit.
+                next_job = complete_and_claim(store, job, worker, result, next_kinds, policy, lease_seconds=lease)
+                outcome = "done"
+            else:
+                fail(store, job.id, worker, job.attempts, error, policy)
+                outcome = "failed"
+        except LeaseLost:
+            outcome = "lost"
         getattr(report, outcome).append(job.id)
         on_event(outcome, job)
+        if outcome != "done" and next_kinds:
+            next_job = claim(store, worker, next_kinds, policy, lease_seconds=lease)
+        job = next_job
     return report
 
 
-def run_one(
+def run_handler(
     context: Context, handler: Handler, job: Job, worker: str, policy: QueuePolicy,
     lease: float, interval: float,
-) -> str:
-    """Run one claimed job; return 'done', 'failed' or 'lost'."""
+) -> tuple[dict | None, str | None]:
+    """Run one claimed job's handler while heartbeating; return (result, error text or None)."""
     job_context = JobContext(home=context.home, worker=worker)
     beat = Heartbeat(context.store.path, job, worker, policy, lease, interval, job_context.lease_lost)
     beat.start()
     try:
-        result = handler(job, job_context)
-        error = None
+        return handler(job, job_context), None
     except Exception as exc:  # a handler's failure is the job's failure, not the worker's
-        error = "".join(traceback.format_exception_only(exc)).strip()
+        return None, "".join(traceback.format_exception_only(exc)).strip()
     finally:
         beat.stop()
-    try:
-        if error is None:
-            complete(context.store, job.id, worker, job.attempts, result)
-            return "done"
-        fail(context.store, job.id, worker, job.attempts, error, policy)
-        return "failed"
-    except LeaseLost:
-        return "lost"
 
 
 class Heartbeat:

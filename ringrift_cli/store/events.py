@@ -96,7 +96,7 @@ def append_event(
     check_payload(event_type, payload)
     cursor = conn.execute(
         "INSERT INTO events (type, config_key, payload, job_id, dedup_key, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING",
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING",
         (event_type, config_key, json.dumps(payload, sort_keys=True), job_id, dedup_key,
          now() if at is None else at),
     )
@@ -115,5 +115,5 @@ def recent_events(store: Store, limit: int = 10, event_type: str | None = None) 
 
 
 def events_for_job(store: Store, job_id: int) -> list[Event]:
-    rows = store.read("SELECT * FROM events WHERE job_id = ? ORDER BY id", (job_id,))
+    rows = store.read("SELECT * FROM events WHERE job_id = ? AND job_id IS NOT NULL ORDER BY id", (job_id,))
     return [Event.from_row(row) for row in rows]

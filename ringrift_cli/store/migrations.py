@@ -20,9 +20,16 @@ def run_statements(conn: sqlite3.Connection, script: str) -> None:
     ``executescript`` would commit the open transaction first, so a failed
     migration could leave half a schema behind.
     """
-    for statement in script.split(";"):
-        if statement.strip():
-            conn.execute(statement)
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        # A ';' inside a comment or string does not end a statement.
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                conn.execute(pending)
+            pending = ""
+    if pending.strip(" \n;"):
+        raise ValueError(f"incomplete SQL statement in migration: {pending.strip()[:80]}")
 
 
 def create_core_tables(conn: sqlite3.Connection) -> None:
@@ -60,11 +67,12 @@ def create_core_tables(conn: sqlite3.Connection) -> None:
             started_at REAL,
             finished_at REAL
         );
-        -- The claim walks this partial index in priority order and stops at the first fit.
+        -- Only partial indexes: a state change then touches the index of the state it
+        -- leaves and the one it enters, nothing else (each page written costs WAL time).
+        -- The claim walks jobs_ready in priority order and stops at the first fit.
         CREATE INDEX jobs_ready ON jobs (priority DESC, id) WHERE status = 'queued';
         CREATE INDEX jobs_leased ON jobs (lease_until) WHERE status = 'claimed';
-        CREATE INDEX jobs_kind_status ON jobs (kind, status);
-        CREATE INDEX jobs_status_updated ON jobs (status, updated_at);
+        CREATE INDEX jobs_dead ON jobs (updated_at) WHERE status = 'dead';
 
         CREATE TABLE events (
             id INTEGER PRIMARY KEY,
@@ -72,11 +80,13 @@ def create_core_tables(conn: sqlite3.Connection) -> None:
             config_key TEXT,
             payload TEXT NOT NULL,
             job_id INTEGER,
-            dedup_key TEXT UNIQUE,
+            dedup_key TEXT,
             created_at REAL NOT NULL
         );
-        CREATE INDEX events_type ON events (type, id);
-        CREATE INDEX events_job ON events (job_id);
+        -- Consumers read events by id (the primary key) from their cursor; these two
+        -- serve `queue show` and idempotent appends without indexing every NULL key.
+        CREATE INDEX events_job ON events (job_id) WHERE job_id IS NOT NULL;
+        CREATE UNIQUE INDEX events_dedup ON events (dedup_key) WHERE dedup_key IS NOT NULL;
 
         CREATE TABLE event_cursors (
             consumer TEXT PRIMARY KEY,

@@ -85,10 +85,13 @@ class Job:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> "Job":
-        values = dict(row)
-        values["params"] = json.loads(values["params"])
-        values["result"] = json.loads(values["result"]) if values["result"] is not None else None
-        return cls(**values)
+        # Positional: the fields above are declared in the table's column order
+        # (a test holds the two together), and this runs on every queue operation.
+        values = list(row)
+        values[3] = json.loads(values[3])
+        if values[16] is not None:
+            values[16] = json.loads(values[16])
+        return cls(*values)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -155,42 +158,55 @@ def claim(
     """
     if not kinds:
         return None
-    lease = policy.lease_seconds if lease_seconds is None else lease_seconds
-    placeholders = ",".join("?" * len(kinds))
     with store.write() as conn:
-        at = now()
-        reap_expired_in(conn, policy, at)
-        row = conn.execute(
-            "UPDATE jobs SET status = 'claimed', claimed_by = ?, attempts = attempts + 1,"
-            " lease_until = ?, heartbeat_at = ?, started_at = ?, updated_at = ?"
-            " WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND not_before <= ?"
-            f" AND kind IN ({placeholders}) AND (host IS NULL OR host = ?)"
-            " ORDER BY priority DESC, id LIMIT 1)"
-            " RETURNING *",
-            (worker, at + lease, at, at, at, at, *kinds, host),
-        ).fetchone()
-        if row is None:
-            return None
-        job = Job.from_row(row)
-        append_event(conn, "job_claimed",
-                     {"kind": job.kind, "worker": worker, "attempt": job.attempts,
-                      "lease_until": job.lease_until},
-                     config_key=job.config_key, job_id=job.id, at=at)
-        return job
+        return claim_in(conn, worker, kinds, policy, host, lease_seconds, now())
 
 
-def owned_job(conn: sqlite3.Connection, job_id: int, worker: str, attempt: int | None) -> Job:
-    """The job if ``worker`` (at ``attempt``, when given) still holds its claim, else LeaseLost."""
-    row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+def claim_in(
+    conn: sqlite3.Connection, worker: str, kinds: tuple[str, ...], policy: QueuePolicy,
+    host: str | None, lease_seconds: float | None, at: float,
+) -> Job | None:
+    lease = policy.lease_seconds if lease_seconds is None else lease_seconds
+    reap_expired_in(conn, policy, at)
+    placeholders = ",".join("?" * len(kinds))
+    row = conn.execute(
+        "UPDATE jobs SET status = 'claimed', claimed_by = ?, attempts = attempts + 1,"
+        " lease_until = ?, heartbeat_at = ?, started_at = ?, updated_at = ?"
+        # INDEXED BY: left to itself the planner may sort every queued job of the kind.
+        " WHERE id = (SELECT id FROM jobs INDEXED BY jobs_ready WHERE status = 'queued' AND not_before <= ?"
+        f" AND kind IN ({placeholders}) AND (host IS NULL OR host = ?)"
+        " ORDER BY priority DESC, id LIMIT 1)"
+        " RETURNING *",
+        (worker, at + lease, at, at, at, at, *kinds, host),
+    ).fetchone()
     if row is None:
-        raise JobNotFound(f"no job {job_id}")
+        return None
     job = Job.from_row(row)
-    if job.status != "claimed" or job.claimed_by != worker or (
-        attempt is not None and job.attempts != attempt
-    ):
-        held = f"claimed by {job.claimed_by} (attempt {job.attempts})" if job.status == "claimed" else job.status
-        raise LeaseLost(f"job {job_id} is no longer held by {worker}: it is {held}")
+    append_event(conn, "job_claimed",
+                 {"kind": job.kind, "worker": worker, "attempt": job.attempts, "lease_until": job.lease_until},
+                 config_key=job.config_key, job_id=job.id, at=at)
     return job
+
+
+FENCE = "id = ? AND status = 'claimed' AND claimed_by = ? AND (? IS NULL OR attempts = ?)"
+
+
+def fenced_update(conn: sqlite3.Connection, job_id: int, worker: str, attempt: int | None,
+                  assignments: str, values: tuple) -> Job:
+    """Apply ``assignments`` to the job only if ``worker`` (at ``attempt``) still holds it.
+
+    One statement, so the ownership check and the change cannot be separated.
+    Raises LeaseLost (or JobNotFound) when the fence does not match.
+    """
+    row = conn.execute(
+        f"UPDATE jobs SET {assignments} WHERE {FENCE} RETURNING *",
+        (*values, job_id, worker, attempt, attempt),
+    ).fetchone()
+    if row is not None:
+        return Job.from_row(row)
+    job = get_job_in(conn, job_id)
+    held = f"claimed by {job.claimed_by} (attempt {job.attempts})" if job.status == "claimed" else job.status
+    raise LeaseLost(f"job {job_id} is no longer held by {worker}: it is {held}")
 
 
 def heartbeat(
@@ -200,13 +216,9 @@ def heartbeat(
     """Extend the lease of a job the worker still holds; raise LeaseLost otherwise."""
     lease = policy.lease_seconds if lease_seconds is None else lease_seconds
     with store.write() as conn:
-        job = owned_job(conn, job_id, worker, attempt)
         at = now()
-        row = conn.execute(
-            "UPDATE jobs SET lease_until = ?, heartbeat_at = ?, updated_at = ? WHERE id = ? RETURNING *",
-            (at + lease, at, at, job.id),
-        ).fetchone()
-        return Job.from_row(row)
+        return fenced_update(conn, job_id, worker, attempt,
+                             "lease_until = ?, heartbeat_at = ?, updated_at = ?", (at + lease, at, at))
 
 
 def complete(
@@ -214,17 +226,35 @@ def complete(
 ) -> Job:
     """Mark a held job done with its result; raise LeaseLost if the worker lost it."""
     with store.write() as conn:
-        job = owned_job(conn, job_id, worker, attempt)
+        return complete_in(conn, job_id, worker, attempt, result, now())
+
+
+def complete_and_claim(
+    store: Store, job: Job, worker: str, result: dict | None, kinds: tuple[str, ...],
+    policy: QueuePolicy = QueuePolicy(), *, host: str | None = None, lease_seconds: float | None = None,
+) -> Job | None:
+    """Complete ``job`` and claim the next one in a single transaction (what a worker loop does).
+
+    Saves one commit per job; if the completion is refused (LeaseLost) nothing is claimed.
+    """
+    with store.write() as conn:
         at = now()
-        row = conn.execute(
-            "UPDATE jobs SET status = 'done', result = ?, error = NULL, lease_until = NULL,"
-            " finished_at = ?, updated_at = ? WHERE id = ? RETURNING *",
-            (json.dumps(result, sort_keys=True) if result is not None else None, at, at, job.id),
-        ).fetchone()
-        append_event(conn, "job_completed",
-                     {"kind": job.kind, "worker": worker, "attempt": job.attempts, "result": result},
-                     config_key=job.config_key, job_id=job.id, at=at)
-        return Job.from_row(row)
+        complete_in(conn, job.id, worker, job.attempts, result, at)
+        return claim_in(conn, worker, kinds, policy, host, lease_seconds, at) if kinds else None
+
+
+def complete_in(
+    conn: sqlite3.Connection, job_id: int, worker: str, attempt: int | None, result: dict | None, at: float,
+) -> Job:
+    job = fenced_update(
+        conn, job_id, worker, attempt,
+        "status = 'done', result = ?, error = NULL, lease_until = NULL, finished_at = ?, updated_at = ?",
+        (json.dumps(result, sort_keys=True) if result is not None else None, at, at),
+    )
+    append_event(conn, "job_completed",
+                 {"kind": job.kind, "worker": worker, "attempt": job.attempts, "result": result},
+                 config_key=job.config_key, job_id=job.id, at=at)
+    return job
 
 
 def fail(
@@ -236,7 +266,7 @@ def fail(
     ``retry=False`` sends the job straight to dead (the error will not go away by retrying).
     """
     with store.write() as conn:
-        job = owned_job(conn, job_id, worker, attempt)
+        job = fenced_update(conn, job_id, worker, attempt, "updated_at = updated_at", ())
         at = now()
         updated = release_in(conn, job, policy, at, error, retry=retry)
         append_event(conn, "job_failed",

@@ -47,9 +47,9 @@ def root(
 
 
 def register_commands() -> None:
-    from . import completion, config, hosts, init, queue, status, worker
+    from . import completion, config, hosts, init, queue, rules, status, worker
 
-    for module in (init, status, queue, worker, config, hosts, completion):
+    for module in (init, status, queue, worker, config, hosts, rules, completion):
         module.register(app)
 
 

@@ -65,15 +65,16 @@ def play_game(
     max_moves: int | None = None,
     on_move: Callable[[Move, GameState], None] | None = None,
 ) -> PlayedGame:
-    """Play one game; ``players`` names one kind per seat (default: random
-    for every seat)."""
+    """Play one game; ``players`` gives one player per seat (default: random
+    for every seat): a kind name from ``PLAYER_KINDS`` or any object with a
+    ``choose(state, moves) -> Move`` method."""
     state = initial_state(config, options)
     if players is None:
         players = ["random"] * state.n
     if len(players) != state.n:
         raise GameError(f"{config} needs {state.n} players, got {len(players)}")
     rng = random.Random(seed)
-    seats = [make_player(kind, rng) for kind in players]
+    seats = [player if hasattr(player, "choose") else make_player(player, rng) for player in players]
     cap = max_moves if max_moves is not None else state.params.move_cap
     game = PlayedGame(config=config, seed=seed)
     while state.status == ACTIVE:

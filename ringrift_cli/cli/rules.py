@@ -1,0 +1,104 @@
+"""``ringrift play`` and ``ringrift rules check``: the rules engine from the command line."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import UserError
+from .options import JsonOption
+from .render import print_json
+
+rules_app = typer.Typer(help="Check game records against the rules engine.", no_args_is_help=True)
+
+CHECK_OK, CHECK_DIVERGED, CHECK_UNREADABLE = 0, 1, 2
+
+
+@rules_app.command("check")
+def check(
+    file: Annotated[Path, typer.Argument(help="A contract-vector bundle, a golden game, or JSON with initial_state and moves.", show_default=False)],
+    legacy_territory: Annotated[bool, typer.Option("--legacy-territory", help="Use floor(T/2)+1 as the territory minimum for every player count, as older 3-4 player records were played.")] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Replay FILE through the engine: exit 0 if it agrees to the end, 1 at the first divergence, 2 if unreadable."""
+    from ..game import GameCheck, RulesOptions, UnreadableInputError, check_file, result_to_json
+
+    options = RulesOptions(legacy_territory_threshold=legacy_territory)
+    try:
+        result = check_file(file, options)
+    except UnreadableInputError as exc:
+        raise UserError(str(exc)) from None
+    if json_output:
+        payload = result_to_json(result)
+        if not isinstance(result, GameCheck):
+            payload = {"vectors": payload["vectors"]}
+        print_json(payload)
+    else:
+        print_check(result)
+    raise typer.Exit(CHECK_OK if result.ok else CHECK_DIVERGED)
+
+
+def print_check(result) -> None:
+    from ..game import GameCheck
+
+    if isinstance(result, GameCheck):
+        if result.ok:
+            final = result.final
+            typer.echo(f"ok: {len(result.plies)} plies agree; final status {final.status}, winner {final.winner}")
+        else:
+            d = result.divergence
+            typer.echo(f"diverged at ply {d.ply}: {d.reason}")
+            typer.echo(f"  move: {d.move}")
+            if d.expected is not None or d.actual is not None:
+                typer.echo(f"  expected: {d.expected}\n  actual:   {d.actual}")
+        return
+    for vector in result.vectors:
+        typer.echo(f"{'ok  ' if vector.ok else 'FAIL'} {vector.id}" + ("" if vector.ok else f": {vector.detail}"))
+    passed = sum(v.ok for v in result.vectors)
+    typer.echo(f"{passed}/{len(result.vectors)} vectors agree")
+
+
+def play(
+    config_key: Annotated[str, typer.Argument(help="Config key, e.g. square8_2p.", show_default=False)],
+    players: Annotated[Optional[str], typer.Option(help="Comma-separated player per seat: random or heuristic. Default: random for every seat.")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed plays the same game.")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the result.")] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Play a game between built-in players, printing the board as it goes."""
+    from ..ai.players import baseline_player
+    from ..game import GameError, play_game, render
+    from ..keys import check_config_key
+
+    check_config_key(config_key)
+    seats = int(config_key.rsplit("_", 1)[1][:-1])
+    names = [name.strip() for name in players.split(",")] if players else ["random"] * seats
+    if len(names) != seats:
+        raise UserError(f"{config_key} needs {seats} players, got {len(names)}: {','.join(names)}")
+    rng = random.Random(seed)
+    chosen = [baseline_player(name, rng) for name in names]
+
+    def show(move, state) -> None:
+        typer.echo(f"\nply {state.ply}: player {move.player} {move.kind}")
+        typer.echo(render(state))
+
+    try:
+        game = play_game(config_key, chosen, seed=seed, on_move=None if (quiet or json_output) else show)
+    except GameError as exc:
+        raise UserError(str(exc)) from None
+    ranks = [{"player": r.player, "rank": r.rank, "name": names[r.player - 1]} for r in game.ranks]
+    if json_output:
+        print_json({"config_key": config_key, "seed": seed, "moves": len(game.moves), "capped": game.capped,
+                    "winner": game.winner, "reason": game.state.victory_reason, "ranks": ranks})
+        return
+    ending = "stopped at the move cap" if game.capped else f"won by player {game.winner} ({game.state.victory_reason})"
+    typer.echo(f"{config_key} seed {seed}: {len(game.moves)} moves, {ending}")
+    typer.echo("ranks: " + ", ".join(f"{r['rank']}. player {r['player']} ({r['name']})" for r in ranks))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("play")(play)
+    app.add_typer(rules_app, name="rules")

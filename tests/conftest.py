@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SUPPORT = Path(__file__).resolve().parent / "support"
+from ringrift_testing import REPO, SUPPORT
 
 
 @pytest.fixture(autouse=True)
@@ -52,15 +48,3 @@ def subprocess_env(isolated_home):
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(SUPPORT), env.get("PYTHONPATH", "")])
     env["RINGRIFT_HOME"] = str(isolated_home)
     return env
-
-
-def run_cli(*args: str, input: str | None = None):
-    """Invoke the CLI in-process; returns click's Result."""
-    from typer.testing import CliRunner
-
-    from ringrift_cli.cli.app import app
-
-    return CliRunner().invoke(app, list(args), input=input)
-
-
-PYTHON = sys.executable

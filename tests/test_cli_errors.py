@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import PYTHON, run_cli
+from ringrift_testing import PYTHON, run_cli
 from ringrift_cli.store import queue as q
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import run_cli
+from ringrift_testing import run_cli
 
 
 def as_json(result):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, run_cli
+from ringrift_testing import REPO, run_cli
 
 CONFORMANCE = Path(os.environ.get("RINGRIFT_CONFORMANCE_DIR", REPO.parent / "shared" / "conformance"))
 needs_fixtures = pytest.mark.skipif(not CONFORMANCE.is_dir(), reason=f"conformance fixtures not found at {CONFORMANCE}")

@@ -12,7 +12,7 @@ import click
 import pytest
 import typer
 
-from conftest import PYTHON, REPO, run_cli
+from ringrift_testing import PYTHON, REPO, run_cli
 from ringrift_cli.cli.app import app
 from ringrift_cli.cli.completion import completion_script
 from ringrift_cli.cli.docs import render_cli_docs, walk

@@ -5,7 +5,7 @@ import textwrap
 
 import pytest
 
-from conftest import REPO, run_cli
+from ringrift_testing import REPO, run_cli
 from ringrift_cli.remote.hosts_file import HostsFileError, load_hosts
 
 

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from conftest import run_cli
+from ringrift_testing import run_cli
 from ringrift_cli.store import SCHEMA_VERSION, StateFileError, create_store, migrations, open_store
 
 TABLES = {"jobs", "events", "settings", "breakers", "hosts", "artifacts", "models", "matches", "ticks"}

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import PYTHON, SUPPORT, run_cli
+from ringrift_testing import PYTHON, SUPPORT, run_cli
 from ringrift_cli.store import queue as q
 from ringrift_cli.store.settings import store_setting
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from conftest import run_cli
+from ringrift_testing import run_cli
 from ringrift_cli.errors import UserError
 from ringrift_cli.settings import SETTINGS, coerce, setting_for
 

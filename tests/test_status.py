@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import run_cli
+from ringrift_testing import run_cli
 from ringrift_cli.store import queue as q
 from ringrift_cli.store.breakers import list_breakers, record_failure, record_success
 

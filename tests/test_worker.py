@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import run_cli
+from ringrift_testing import run_cli
 from ringrift_cli.stages.handlers import load_handlers
 from ringrift_cli.stages.worker import run_worker
 from ringrift_cli.store import queue as q
@@ -86,7 +86,7 @@ def test_max_jobs_stops_the_worker(ctx):
 def test_plugin_handlers_load_and_bad_plugins_are_refused(monkeypatch):
     import sys
 
-    from conftest import SUPPORT
+    from ringrift_testing import SUPPORT
 
     monkeypatch.syspath_prepend(str(SUPPORT))
     assert set(load_handlers(["plugin_slow"])) == {"selfplay", "export"}

@@ -1,0 +1,19 @@
+"""Shared helpers for the top-level tests (a uniquely named module: tests/game has a conftest too)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SUPPORT = Path(__file__).resolve().parent / "support"
+PYTHON = sys.executable
+
+
+def run_cli(*args: str, input: str | None = None):
+    """Invoke the CLI in-process; returns click's Result."""
+    from typer.testing import CliRunner
+
+    from ringrift_cli.cli.app import app
+
+    return CliRunner().invoke(app, list(args), input=input)

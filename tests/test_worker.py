@@ -96,5 +96,5 @@ def test_plugin_handlers_load_and_bad_plugins_are_refused(monkeypatch):
 
 
 def test_worker_cli_without_any_handler_says_so(home):
-    result = run_cli("worker")
+    result = run_cli("worker", "--kinds", "train")
     assert result.exit_code == 2 and "no handler" in result.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -73,3 +74,24 @@ def short(text: str | None, width: int = 60) -> str:
         return ""
     line = text.strip().splitlines()[-1] if text.strip() else ""
     return line if len(line) <= width else line[: width - 1] + "…"
+
+
+@contextmanager
+def progress_bar(label: str, unit: str, enabled: bool = True):
+    """Yield a ``progress(done, total, detail)`` callback drawing a rich bar with rate and ETA."""
+    if not enabled:
+        yield lambda done, total, detail: None
+        return
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
+
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn(unit), TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), TextColumn("ETA"),
+               TimeRemainingColumn())
+    with Progress(*columns, transient=False) as bar:
+        task = bar.add_task(label, total=None, detail="")
+
+        def update(done: int, total: int, detail: str) -> None:
+            bar.update(task, completed=done, total=total, detail=detail)
+
+        yield update

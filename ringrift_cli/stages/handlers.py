@@ -16,6 +16,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
+from ..context import Context
 from ..errors import UserError
 from ..home import Home
 from ..keys import STAGES
@@ -28,18 +29,27 @@ PLUGINS_ENV = "RINGRIFT_PLUGINS"
 class JobContext:
     """What a handler may use besides the job itself."""
 
-    home: Home
+    context: Context  # the data root, its open store (this thread's) and the settings
     worker: str
     # Set when the heartbeat finds the claim lost; a long handler should stop early.
     lease_lost: threading.Event = field(default_factory=threading.Event)
+    # Called by long handlers with (done, total, detail) so a terminal can draw a bar.
+    progress: Callable[[int, int, str], None] = lambda done, total, detail: None
+
+    @property
+    def home(self) -> Home:
+        return self.context.home
 
 
 Handler = Callable[[Job, JobContext], "dict | None"]
 
 
 def builtin_handlers() -> dict[str, Handler]:
-    """The stages ringrift implements itself (imported lazily: they pull in torch)."""
-    return {}
+    """The stages ringrift implements itself (their heavy imports happen when a job runs)."""
+    from .export import export_handler
+    from .selfplay import selfplay_handler
+
+    return {"selfplay": selfplay_handler, "export": export_handler}
 
 
 def plugin_modules(cli_plugins: list[str] | None) -> list[str]:

@@ -16,7 +16,9 @@ from typing import Callable
 
 from ..context import Context
 from ..store import StateFileError, Store, open_store
-from ..store.queue import Job, LeaseLost, QueuePolicy, claim, complete_and_claim, fail, heartbeat
+from ..errors import UserError
+from ..store.queue import (Job, JobSpec, LeaseLost, QueuePolicy, claim, claim_job, complete, complete_and_claim,
+                           enqueue, fail, heartbeat)
 from .handlers import Handler, JobContext
 
 
@@ -66,7 +68,7 @@ def run_worker(
                 next_job = complete_and_claim(store, job, worker, result, next_kinds, policy, lease_seconds=lease)
                 outcome = "done"
             else:
-                fail(store, job.id, worker, job.attempts, error, policy)
+                fail(store, job.id, worker, job.attempts, error.message, policy, retry=not error.permanent)
                 outcome = "failed"
         except LeaseLost:
             outcome = "lost"
@@ -80,18 +82,27 @@ def run_worker(
 
 def run_handler(
     context: Context, handler: Handler, job: Job, worker: str, policy: QueuePolicy,
-    lease: float, interval: float,
-) -> tuple[dict | None, str | None]:
-    """Run one claimed job's handler while heartbeating; return (result, error text or None)."""
-    job_context = JobContext(home=context.home, worker=worker)
+    lease: float, interval: float, progress=lambda done, total, detail: None,
+) -> tuple[dict | None, "HandlerError | None"]:
+    """Run one claimed job's handler while heartbeating; return (result, error or None)."""
+    job_context = JobContext(context=context, worker=worker, progress=progress)
     beat = Heartbeat(context.store.path, job, worker, policy, lease, interval, job_context.lease_lost)
     beat.start()
     try:
         return handler(job, job_context), None
+    except UserError as exc:
+        # Bad params or a refused input: retrying cannot help (a busy state file can).
+        return None, HandlerError(str(exc), permanent=not isinstance(exc, StateFileError))
     except Exception as exc:  # a handler's failure is the job's failure, not the worker's
-        return None, "".join(traceback.format_exception_only(exc)).strip()
+        return None, HandlerError("".join(traceback.format_exception_only(exc)).strip(), permanent=False)
     finally:
         beat.stop()
+
+
+@dataclass(frozen=True)
+class HandlerError:
+    message: str
+    permanent: bool  # True: straight to dead; False: retried while attempts remain
 
 
 class Heartbeat:
@@ -126,3 +137,29 @@ class Heartbeat:
                     continue  # the file is busy; the next beat comes well before the lease ends
         finally:
             store.close()
+
+
+def run_here(
+    context: Context, spec: JobSpec, handler: Handler, *, worker: str | None = None,
+    progress=lambda done, total, detail: None,
+) -> Job:
+    """Enqueue a job and run it in this process, as a stage command typed by hand does.
+
+    The job is an ordinary row: if this process dies, its lease runs out and
+    any worker can pick it up. Returns the finished job; a handler failure is
+    recorded on the job and raised as StageFailed.
+    """
+    policy = context.queue_policy()
+    worker = worker or default_worker_name()
+    job, _ = enqueue(context.store, spec, policy)
+    job = claim_job(context.store, job.id, worker, policy)
+    interval = policy.lease_seconds * context.setting("worker.heartbeat_fraction")
+    result, error = run_handler(context, handler, job, worker, policy, policy.lease_seconds, interval, progress)
+    if error is not None:
+        failed = fail(context.store, job.id, worker, job.attempts, error.message, policy, retry=not error.permanent)
+        raise StageFailed(f"{job.kind} job {job.id} failed: {error.message} (now {failed.status})")
+    return complete(context.store, job.id, worker, job.attempts, result)
+
+
+class StageFailed(UserError):
+    """A stage run by hand failed; the job row keeps the error and its retry state."""

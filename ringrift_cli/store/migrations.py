@@ -138,6 +138,15 @@ def create_core_tables(conn: sqlite3.Connection) -> None:
         );
         CREATE INDEX artifacts_kind ON artifacts (config_key, kind, id);
 
+        -- Lineage: which artifacts an artifact was made from (games shards -> NPZ shard,
+        -- NPZ shards -> model). "Not yet exported" is "not yet an input of an NPZ".
+        CREATE TABLE artifact_inputs (
+            artifact_id INTEGER NOT NULL REFERENCES artifacts(id) ON DELETE CASCADE,
+            input_id INTEGER NOT NULL REFERENCES artifacts(id),
+            PRIMARY KEY (artifact_id, input_id)
+        );
+        CREATE INDEX artifact_inputs_input ON artifact_inputs (input_id);
+
         CREATE TABLE models (
             id TEXT PRIMARY KEY,
             config_key TEXT NOT NULL,

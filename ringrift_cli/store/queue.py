@@ -170,22 +170,49 @@ def claim_in(
     reap_expired_in(conn, policy, at)
     placeholders = ",".join("?" * len(kinds))
     row = conn.execute(
-        "UPDATE jobs SET status = 'claimed', claimed_by = ?, attempts = attempts + 1,"
-        " lease_until = ?, heartbeat_at = ?, started_at = ?, updated_at = ?"
+        CLAIM_SET
         # INDEXED BY: left to itself the planner may sort every queued job of the kind.
-        " WHERE id = (SELECT id FROM jobs INDEXED BY jobs_ready WHERE status = 'queued' AND not_before <= ?"
+        + " WHERE id = (SELECT id FROM jobs INDEXED BY jobs_ready WHERE status = 'queued' AND not_before <= ?"
         f" AND kind IN ({placeholders}) AND (host IS NULL OR host = ?)"
         " ORDER BY priority DESC, id LIMIT 1)"
         " RETURNING *",
         (worker, at + lease, at, at, at, at, *kinds, host),
     ).fetchone()
-    if row is None:
-        return None
+    return record_claim(conn, row, worker, at) if row is not None else None
+
+
+CLAIM_SET = ("UPDATE jobs SET status = 'claimed', claimed_by = ?, attempts = attempts + 1,"
+             " lease_until = ?, heartbeat_at = ?, started_at = ?, updated_at = ?")
+
+
+def record_claim(conn: sqlite3.Connection, row: sqlite3.Row, worker: str, at: float) -> Job:
     job = Job.from_row(row)
     append_event(conn, "job_claimed",
                  {"kind": job.kind, "worker": worker, "attempt": job.attempts, "lease_until": job.lease_until},
                  config_key=job.config_key, job_id=job.id, at=at)
     return job
+
+
+def claim_job(
+    store: Store, job_id: int, worker: str, policy: QueuePolicy = QueuePolicy(), *, lease_seconds: float | None = None,
+) -> Job:
+    """Claim one particular queued job (a command that enqueued it runs it itself).
+
+    Raises UserError if the job is not queued or is still backing off.
+    """
+    lease = policy.lease_seconds if lease_seconds is None else lease_seconds
+    with store.write() as conn:
+        at = now()
+        reap_expired_in(conn, policy, at)
+        row = conn.execute(
+            CLAIM_SET + " WHERE id = ? AND status = 'queued' AND not_before <= ? RETURNING *",
+            (worker, at + lease, at, at, at, job_id, at),
+        ).fetchone()
+        if row is None:
+            job = get_job_in(conn, job_id)
+            held = f" (held by {job.claimed_by})" if job.status == "claimed" else ""
+            raise UserError(f"job {job_id} cannot be claimed now: it is {job.status}{held}")
+        return record_claim(conn, row, worker, at)
 
 
 FENCE = "id = ? AND status = 'claimed' AND claimed_by = ? AND (? IS NULL OR attempts = ?)"

@@ -1,0 +1,1 @@
+"""Playing and learning: board encoding for networks, search, selfplay."""

@@ -1,0 +1,258 @@
+"""PUCT search with per-seat values, run for many games at once.
+
+Each node keeps, for its legal moves, the prior, visit count and summed
+value *for the seat to move at that node*; a leaf's evaluation is a value
+per seat, so 3- and 4-player games back up each seat's own outlook rather
+than a two-player "negate on the way up".
+
+``Search`` is one game's tree. ``run_simulations`` advances many searches
+together: every round each search descends to one leaf, all leaves are
+evaluated in one batch (one network call), then each search expands and
+backs up. Root noise (Dirichlet) and move temperature are applied by the
+caller through ``add_root_noise`` and ``choose_move``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..game import GameState, Move, apply_move_inplace, legal_moves, undo_move
+from .evaluators import Evaluator
+from .heuristic import terminal_values
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    simulations: int = 128
+    c_puct: float = 1.5
+    # An unvisited move starts at the parent's value minus this (first-play urgency).
+    fpu_reduction: float = 0.2
+    dirichlet_alpha: float = 0.3
+    dirichlet_fraction: float = 0.25
+
+
+# Dirichlet alpha per board, scaled to the typical number of legal moves.
+DIRICHLET_ALPHA = {"square8": 0.3, "square19": 0.15, "hex8": 0.2, "hexagonal": 0.15}
+
+
+class Node:
+    __slots__ = ("mover", "moves", "priors", "visits", "value_sums", "children", "terminal",
+                 "seat_value_sum", "total")
+
+    def __init__(self, mover: int, moves: list[Move] | None, priors: np.ndarray | None,
+                 terminal: np.ndarray | None = None):
+        self.mover = mover
+        self.moves = moves
+        self.priors = priors
+        count = len(moves) if moves else 0
+        self.visits = np.zeros(count, dtype=np.float64)
+        self.value_sums = np.zeros(count, dtype=np.float64)
+        self.children: list[Node | None] = [None] * count
+        self.terminal = terminal  # per-seat values when the game is over here
+        self.seat_value_sum: np.ndarray | None = None
+        self.total = 0
+
+    def add_value(self, values: np.ndarray) -> None:
+        self.total += 1
+        self.seat_value_sum = values.copy() if self.seat_value_sum is None else self.seat_value_sum + values
+
+    def mean_values(self) -> np.ndarray:
+        return self.seat_value_sum / self.total
+
+
+# Marks a child whose first evaluation is in flight, so a second descent in the same batch stops short of it.
+PENDING = object()
+VIRTUAL_LOSS = 1.0
+
+
+@dataclass
+class Ticket:
+    """One descent awaiting its evaluation: the edges walked and what to attach at the end."""
+
+    path: list  # (node, child index) from the root down
+    expand: tuple | None  # (mover, moves) of a new leaf to expand with the evaluation
+    values: np.ndarray | None  # known values (terminal leaf) or None until evaluated
+
+
+class Search:
+    """The search tree of one game; ``state`` is that game's live position (restored after each descent).
+
+    Several descents may be in flight at once: each puts a virtual loss on
+    the edges it walked, so the next one explores elsewhere, and removes it
+    when its evaluation is backed up.
+    """
+
+    def __init__(self, state: GameState, settings: SearchSettings):
+        self.state = state
+        self.settings = settings
+        self.root: Node | None = None
+        self.in_flight = 0
+
+    def visits(self) -> int:
+        """Root visits, those in flight included (virtual visits count at the root too)."""
+        return self.root.total if self.root is not None else self.in_flight
+
+    # -- descent -----------------------------------------------------------
+
+    def select_leaf(self, evaluator: Evaluator) -> tuple[Ticket, object] | None:
+        """Walk to a leaf, prepare its evaluation, restore the state.
+
+        Returns (ticket, evaluator item or None for a known value), or None
+        when the walk ran into a leaf already in flight (nothing to do now).
+        """
+        if self.root is None:
+            if self.in_flight:
+                return None
+            return self.open_leaf([], [], evaluator)
+        state = self.state
+        path: list[tuple[Node, int]] = []
+        undo_tokens = []
+        node = self.root
+        while True:
+            index = self.pick_child(node)
+            path.append((node, index))
+            child = node.children[index]
+            if child is PENDING:
+                self.unwind(undo_tokens)
+                return None
+            undo_tokens.append(apply_move_inplace(state, node.moves[index], validate=False))
+            if child is None or child.terminal is not None:
+                break
+            node = child
+        if child is not None:  # a terminal node met before
+            ticket = Ticket(path, None, child.terminal)
+            self.apply_virtual_loss(path)
+            self.unwind(undo_tokens)
+            return ticket, None
+        return self.open_leaf(path, undo_tokens, evaluator)
+
+    def open_leaf(self, path: list, undo_tokens: list, evaluator: Evaluator) -> tuple[Ticket, object]:
+        state = self.state
+        if state.is_over():
+            ticket, item = Ticket(path, (0, None), terminal_values_array(state)), None
+        else:
+            moves = legal_moves(state)
+            ticket, item = Ticket(path, (state.current, moves), None), evaluator.prepare(state, moves)
+            if path:
+                parent, index = path[-1]
+                parent.children[index] = PENDING
+        self.apply_virtual_loss(path)
+        self.unwind(undo_tokens)
+        return ticket, item
+
+    def unwind(self, undo_tokens: list) -> None:
+        for token in reversed(undo_tokens):
+            undo_move(self.state, token)
+
+    def apply_virtual_loss(self, path: list) -> None:
+        self.in_flight += 1
+        for node, index in path:
+            node.visits[index] += 1
+            node.value_sums[index] -= VIRTUAL_LOSS
+            node.total += 1
+
+    def pick_child(self, node: Node) -> int:
+        settings = self.settings
+        visits = node.visits
+        seen = visits.sum()
+        parent_value = node.value_sums.sum() / seen if seen else 0.0
+        q = np.where(visits > 0, node.value_sums / np.maximum(visits, 1), parent_value - settings.fpu_reduction)
+        u = settings.c_puct * math.sqrt(node.total + 1) * node.priors / (1 + visits)
+        return int(np.argmax(q + u))
+
+    # -- expansion and backup -----------------------------------------------
+
+    def finish(self, ticket: Ticket, evaluation: tuple[np.ndarray, np.ndarray] | None) -> None:
+        """Attach the ticket's leaf (with ``evaluation`` unless its value was known) and back up."""
+        self.in_flight -= 1
+        path = ticket.path
+        for node, index in path:  # take the virtual loss back
+            node.visits[index] -= 1
+            node.value_sums[index] += VIRTUAL_LOSS
+            node.total -= 1
+        values = ticket.values
+        if ticket.expand is not None:
+            mover, moves = ticket.expand
+            if values is not None:
+                leaf = Node(0, None, None, terminal=values)
+            else:
+                priors, values = evaluation
+                leaf = Node(mover, moves, priors)
+            if path:
+                parent, index = path[-1]
+                parent.children[index] = leaf
+            else:
+                self.root = leaf
+        else:
+            parent, index = path[-1]
+            leaf = parent.children[index]
+        leaf.add_value(values)
+        for node, index in path:
+            node.visits[index] += 1
+            node.value_sums[index] += values[node.mover - 1]
+            node.add_value(values)
+
+    # -- root ------------------------------------------------------------------
+
+    def advance(self, move_index: int) -> None:
+        """Play root move ``move_index`` on the live state and keep its subtree."""
+        move = self.root.moves[move_index]
+        child = self.root.children[move_index]
+        apply_move_inplace(self.state, move, validate=False, undo=False)
+        self.root = child if isinstance(child, Node) and child.terminal is None else None
+
+
+def terminal_values_array(state: GameState) -> np.ndarray:
+    return np.asarray(terminal_values(state), dtype=np.float64)
+
+
+def add_root_noise(node: Node, settings: SearchSettings, rng: np.random.Generator) -> None:
+    """Mix Dirichlet noise into the root priors (selfplay exploration)."""
+    if node is None or not node.moves or len(node.moves) < 2 or settings.dirichlet_fraction <= 0:
+        return
+    noise = rng.dirichlet([settings.dirichlet_alpha] * len(node.moves))
+    node.priors = (1 - settings.dirichlet_fraction) * node.priors + settings.dirichlet_fraction * noise
+
+
+def choose_move(visits: np.ndarray, temperature: float, rng: np.random.Generator) -> int:
+    """Sample a root move in proportion to visits^(1/T); T == 0 picks the most visited."""
+    if temperature <= 1e-6:
+        best = np.flatnonzero(visits == visits.max())
+        return int(rng.choice(best))
+    weights = visits ** (1.0 / temperature)
+    return int(rng.choice(len(visits), p=weights / weights.sum()))
+
+
+def run_simulations(searches: list[Search], evaluator: Evaluator, simulations: int, batch_size: int = 0) -> int:
+    """Search until every root has ``simulations`` visits (a reused subtree counts); return evaluations made.
+
+    Each round collects leaves from all searches into one evaluator call:
+    one per search, or, with ``batch_size``, enough per search (under
+    virtual loss) to fill a batch of that size as searches drop out.
+    """
+    evaluations = 0
+    active = [search for search in searches if search.visits() < simulations]
+    while active:
+        share = max(1, -(-batch_size // len(active))) if batch_size else 1
+        tickets, items, owners = [], [], []
+        for search in active:
+            for _ in range(min(share, simulations - search.visits())):
+                selected = search.select_leaf(evaluator)
+                if selected is None:
+                    break
+                ticket, item = selected
+                if item is None:
+                    search.finish(ticket, None)
+                else:
+                    tickets.append(ticket)
+                    items.append(item)
+                    owners.append(search)
+        if items:
+            for search, ticket, result in zip(owners, tickets, evaluator.run(items)):
+                search.finish(ticket, result)
+            evaluations += len(items)
+        active = [search for search in active if search.visits() < simulations]
+    return evaluations

@@ -1,0 +1,159 @@
+"""Playing many selfplay games at once with batched search, producing game records.
+
+The caller supplies the evaluator (network or heuristic) and receives each
+finished game as a ``GameRecord`` as soon as it ends, so it can be written
+before the next one finishes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+import numpy as np
+
+from ..game import (GameState, apply_move_inplace, board_for, initial_state, legal_moves, move_to_json,
+                    state_to_json)
+from ..game.rules import parse_config_key
+from ..store.game_records import GameRecord, MoveRecord
+from .encoding import policy_target
+from .evaluators import Evaluator
+from .heuristic import terminal_values
+from .mcts import DIRICHLET_ALPHA, Search, SearchSettings, add_root_noise, choose_move, run_simulations
+
+
+@dataclass(frozen=True)
+class SelfplaySettings:
+    simulations: int = 64
+    temperature_plies: int = 20
+    dirichlet_fraction: float = 0.25
+    c_puct: float = 1.5
+
+    def search_settings(self, config_key: str) -> SearchSettings:
+        board, _ = parse_config_key(config_key)
+        return SearchSettings(simulations=self.simulations, c_puct=self.c_puct,
+                              dirichlet_alpha=DIRICHLET_ALPHA[board], dirichlet_fraction=self.dirichlet_fraction)
+
+
+@dataclass
+class GameInProgress:
+    seed: int
+    search: Search
+    initial: dict
+    rng: np.random.Generator
+    moves: list[MoveRecord]
+    noised_root: object = None
+
+
+@dataclass
+class SelfplayTally:
+    games: int = 0
+    moves: int = 0
+    evaluations: int = 0
+
+
+def game_seed(base_seed: int, index: int) -> int:
+    """A distinct, reproducible seed for game ``index`` of a run."""
+    return (base_seed * 1_000_003 + index) % (2**63)
+
+
+def play_selfplay(
+    config_key: str,
+    evaluator: Evaluator,
+    model_name: str,
+    settings: SelfplaySettings,
+    *,
+    games: int,
+    parallel: int,
+    base_seed: int,
+    first_index: int = 0,
+    on_game: Callable[[GameRecord], None],
+    on_move: Callable[[SelfplayTally], None] = lambda tally: None,
+) -> SelfplayTally:
+    """Play games ``first_index`` .. ``games - 1`` (seeded by index), ``parallel`` at a time."""
+    from .encoding import indices_for_moves  # the policy layout every record is written in
+
+    search_settings = settings.search_settings(config_key)
+    board = board_for(parse_config_key(config_key)[0])
+    next_index = first_index
+    active: list[GameInProgress] = []
+    tally = SelfplayTally()
+
+    def start_game() -> GameInProgress:
+        nonlocal next_index
+        seed = game_seed(base_seed, next_index)
+        next_index += 1
+        state = initial_state(config_key)
+        return GameInProgress(seed, Search(state, search_settings), state_to_json(state),
+                              np.random.default_rng(seed), [])
+
+    while active or next_index < games:
+        while len(active) < parallel and next_index < games:
+            active.append(start_game())
+        searching = []
+        for game in active:
+            state = game.search.state
+            moves = legal_moves(state)
+            if len(moves) == 1:
+                record_forced_move(game, state, moves[0], board, indices_for_moves)
+                tally.moves += 1
+            else:
+                searching.append(game)
+        if searching:
+            fresh = [game.search for game in searching if game.search.root is None]
+            if fresh:
+                tally.evaluations += run_simulations(fresh, evaluator, 1)  # expand the roots to noise them
+            for game in searching:
+                if game.noised_root is not game.search.root:
+                    add_root_noise(game.search.root, search_settings, game.rng)
+                    game.noised_root = game.search.root
+            tally.evaluations += run_simulations([g.search for g in searching], evaluator,
+                                                 search_settings.simulations, batch_size=parallel)
+            for game in searching:
+                play_searched_move(game, settings, board, indices_for_moves)
+                tally.moves += 1
+        finished = [game for game in active if game_finished(game.search.state)]
+        for game in finished:
+            on_game(finish_record(game, model_name, settings))
+            tally.games += 1
+        active = [game for game in active if game not in finished]
+        on_move(tally)
+    return tally
+
+
+def game_finished(state: GameState) -> bool:
+    return state.is_over() or state.ply >= state.params.move_cap
+
+
+def record_forced_move(game: GameInProgress, state: GameState, move, board, indices_for_moves) -> None:
+    indices, probs = policy_target(indices_for_moves(state, [move]), [1.0])
+    game.moves.append(MoveRecord(state.ply, state.current, move_to_json(move, board), indices, probs, None, False))
+    apply_move_inplace(state, move, validate=False, undo=False)
+    game.search.root = None
+
+
+def play_searched_move(game: GameInProgress, settings: SelfplaySettings, board, indices_for_moves) -> None:
+    search = game.search
+    state, root = search.state, search.root
+    visits = root.visits
+    # The target is the visit distribution, whatever the temperature then picks.
+    indices, probs = policy_target(indices_for_moves(state, root.moves), visits / visits.sum())
+    temperature = 1.0 if state.ply < settings.temperature_plies else 0.0
+    chosen = choose_move(visits, temperature, game.rng)
+    game.moves.append(MoveRecord(state.ply, state.current, move_to_json(root.moves[chosen], board), indices,
+                                 probs, [float(v) for v in root.mean_values()], True))
+    search.advance(chosen)
+
+
+def finish_record(game: GameInProgress, model_name: str, settings: SelfplaySettings) -> GameRecord:
+    state = game.search.state
+    if state.is_over():
+        status, values = "completed", terminal_values(state)
+    else:
+        status, values = "capped", [0.0] * state.n
+    return GameRecord(
+        seed=game.seed, model=model_name, settings=asdict(settings), status=status,
+        winner=state.winner or None, reason=state.victory_reason or ("move cap" if status == "capped" else ""),
+        values=[float(v) for v in values], initial_state=game.initial,
+        final_hash=f"{state.state_hash():016x}", moves=game.moves,
+    )

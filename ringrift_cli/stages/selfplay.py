@@ -1,0 +1,121 @@
+"""The selfplay stage: play N games for a config and record them as one registered shard.
+
+Safe to kill at any moment: finished games are committed one by one to
+``games/<config>/selfplay-job<ID>.db.tmp``; a rerun of the same job resumes
+that file where it stopped. Only a complete shard is renamed, hashed and
+registered (with one ``games_recorded`` event).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import UserError
+from ..files import fsync_dir, sha256_of
+from ..store.artifacts import register_artifact_in
+from ..store.db import now
+from ..store.events import append_event
+from ..store.game_records import count_games, finish_shard, open_shard, shard_meta, write_game
+from ..store.queue import Job
+from .handlers import JobContext
+from .model_choice import load_evaluator
+
+
+@dataclass(frozen=True)
+class SelfplayParams:
+    games: int
+    model: str
+    simulations: int
+    parallel: int
+    seed: int
+    temperature_plies: int
+    dirichlet_fraction: float
+    c_puct: float
+    device: str
+
+
+PARAM_DEFAULTS = {  # job param -> setting that supplies its default (None: fixed default)
+    "games": None, "model": None, "simulations": "selfplay.simulations", "parallel": "selfplay.parallel_games",
+    "seed": None, "temperature_plies": "selfplay.temperature_plies",
+    "dirichlet_fraction": "selfplay.dirichlet_fraction", "c_puct": "selfplay.c_puct", "device": None,
+}
+FIXED_DEFAULTS = {"games": 100, "model": "best", "seed": 0, "device": "cpu"}
+
+
+def selfplay_params(job: Job, jctx: JobContext) -> SelfplayParams:
+    unknown = set(job.params) - set(PARAM_DEFAULTS)
+    if unknown:
+        raise UserError(f"selfplay job {job.id}: unknown params {sorted(unknown)}; valid: {sorted(PARAM_DEFAULTS)}")
+    values = {}
+    for key, setting in PARAM_DEFAULTS.items():
+        default = jctx.context.setting(setting) if setting else FIXED_DEFAULTS[key]
+        values[key] = job.params.get(key, default)
+    params = SelfplayParams(**values)
+    for key in ("games", "simulations", "parallel"):
+        value = getattr(params, key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise UserError(f"selfplay {key} must be a whole number >= 1, got {value!r}")
+    return params
+
+
+def shard_path(jctx: JobContext, job: Job) -> Path:
+    return jctx.home.data_dir("games") / job.config_key / f"selfplay-job{job.id}.db"
+
+
+def selfplay_handler(job: Job, jctx: JobContext) -> dict:
+    from ..ai.encoding import ENCODER_VERSION, encoder_for
+    from ..ai.selfplay import SelfplaySettings, play_selfplay
+
+    params = selfplay_params(job, jctx)
+    final = shard_path(jctx, job)
+    if not final.exists():
+        evaluator, model_name = load_evaluator(jctx.context, job.config_key, params.model, params.device)
+        tmp = final.with_name(final.name + ".tmp")
+        encoding = encoder_for(job.config_key)
+        meta = {"config_key": job.config_key, "encoder_version": ENCODER_VERSION,
+                "policy_size": encoding.policy_size, "job_id": job.id}
+        conn = open_shard(tmp, meta)
+        recorded = shard_meta(conn)
+        if recorded.get("encoder_version") != ENCODER_VERSION or recorded.get("config_key") != job.config_key:
+            conn.close()
+            raise UserError(f"{tmp} was started with another encoder or config; remove it to start over")
+        done, _ = count_games(conn)
+
+        def on_move(tally) -> None:
+            jctx.progress(done + tally.games, params.games, f"{tally.moves} moves")
+            if jctx.lease_lost.is_set():
+                raise UserError(f"selfplay job {job.id} lost its claim; stopping (finished games are kept)")
+
+        settings = SelfplaySettings(simulations=params.simulations, temperature_plies=params.temperature_plies,
+                                    dirichlet_fraction=params.dirichlet_fraction, c_puct=params.c_puct)
+        play_selfplay(job.config_key, evaluator, model_name, settings, games=params.games,
+                      parallel=params.parallel, base_seed=params.seed, first_index=done,
+                      on_game=lambda record: write_game(conn, record, now()), on_move=on_move)
+        finish_shard(conn)
+        os.replace(tmp, final)
+        fsync_dir(final.parent)
+    return register_shard(jctx, job, final)
+
+
+def register_shard(jctx: JobContext, job: Job, path: Path) -> dict:
+    """Register the finished shard and emit ``games_recorded`` once (idempotent on rerun)."""
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        games, moves = count_games(conn)
+    finally:
+        conn.close()
+    digest = sha256_of(path)
+    relative = str(path.relative_to(jctx.home.root))
+    with jctx.context.store.write() as db:
+        artifact, created = register_artifact_in(
+            db, kind="games", config_key=job.config_key, path=relative, sha256=digest,
+            size=path.stat().st_size, meta={"games": games, "moves": moves}, job_id=job.id)
+        if created:
+            append_event(db, "games_recorded",
+                         {"artifact_id": artifact.id, "path": relative, "games": games, "moves": moves},
+                         config_key=job.config_key, job_id=job.id, dedup_key=f"games_recorded:{artifact.id}")
+    return {"artifact_id": artifact.id, "path": relative, "sha256": digest, "games": games, "moves": moves}

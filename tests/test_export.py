@@ -1,0 +1,109 @@
+"""Export: NPZ shards that are exactly right, exported once, refused when damaged."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from ringrift_testing import run_cli
+from ringrift_cli.ai.encoding import ENCODER_VERSION, encode_state, encoder_for
+from ringrift_cli.ai.samples import ShardError, read_shard
+from ringrift_cli.game import apply_move_inplace, move_from_json, state_from_json
+from ringrift_cli.store.artifacts import artifact_inputs, list_artifacts
+from ringrift_cli.store.events import recent_events
+from ringrift_cli.store.game_records import read_games
+from ringrift_cli.store import queue as q
+
+
+def cli_json(*args):
+    result = run_cli(*args, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+@pytest.fixture
+def recorded(home):
+    """Two selfplay shards of square8_2p."""
+    return [cli_json("selfplay", "square8_2p", "--games", "2", "--sims", "8", "--model", "none", "--seed", str(seed))
+            for seed in (1, 2)]
+
+
+def test_export_writes_valid_shard_matching_the_games(ctx, home, recorded):
+    result = cli_json("export", "square8_2p")
+    [shard_info] = result["shards"]
+    shard = read_shard(home / shard_info["path"], encoder_version=ENCODER_VERSION)
+    encoding = encoder_for("square8_2p")
+    a = shard.arrays
+    games = [g for r in recorded for g in read_games(home / r["path"])[1] if g.status == "completed"]
+    assert shard.samples == sum(len(g.moves) for g in games) == shard_info["samples"]
+    assert a["features"].shape[1:] == (encoding.planes, encoding.height, encoding.width)
+    assert a["globals"].shape[1] == encoding.globals and a["values"].shape[1] == 2
+    assert shard.meta["policy_size"] == encoding.policy_size
+    # The first game's first positions are exactly the replayed, encoded positions.
+    first = games[0]
+    state = state_from_json(first.initial_state)
+    for row, record in enumerate(first.moves[:5]):
+        planes, globals_ = encode_state(state)
+        assert np.array_equal(a["features"][row], planes) and np.array_equal(a["globals"][row], globals_)
+        lo, hi = a["policy_offsets"][row], a["policy_offsets"][row + 1]
+        assert np.array_equal(a["policy_indices"][lo:hi], record.policy_indices)
+        assert a["move_numbers"][row] == record.ply
+        mover = state.current
+        assert a["values"][row][0] == first.values[mover - 1]  # the side to move first
+        apply_move_inplace(state, move_from_json(record.move, state.board), undo=False)
+    inputs = artifact_inputs(ctx.store, shard_info["artifact_id"])
+    assert inputs == [a.id for a in list_artifacts(ctx.store, "square8_2p", "games")]
+    events = [e for e in recent_events(ctx.store, 100) if e.type == "npz_exported"]
+    assert len(events) == 1 and events[0].payload["samples"] == shard.samples
+
+
+def test_exporting_twice_exports_nothing_new(ctx, home, recorded):
+    cli_json("export", "square8_2p")
+    again = cli_json("export", "square8_2p")
+    assert again["shards"] == [] and again["games_shards_read"] == 0
+    cli_json("selfplay", "square8_2p", "--games", "1", "--sims", "4", "--model", "none", "--seed", "9")
+    third = cli_json("export", "square8_2p")
+    assert third["games_shards_read"] == 1 and len(third["shards"]) == 1
+
+
+def test_max_samples_splits_at_game_boundaries(ctx, home, recorded):
+    result = cli_json("export", "square8_2p", "--max-samples", "150")
+    assert len(result["shards"]) >= 2
+    seen_games = set()
+    for info in result["shards"]:
+        shard = read_shard(home / info["path"])
+        games = set(shard.arrays["game_ids"].tolist())
+        assert not games & seen_games  # a game never straddles two shards
+        seen_games |= games
+
+
+def test_truncated_or_corrupt_shard_is_refused_by_name(home, recorded, tmp_path):
+    info = cli_json("export", "square8_2p")["shards"][0]
+    path = home / info["path"]
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(ShardError, match="truncated.npz"):
+        read_shard(truncated)
+    with np.load(path) as data:
+        arrays = {key: data[key] for key in data}
+    arrays["policy_probs"] = arrays["policy_probs"] * 2
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, **arrays)
+    with pytest.raises(ShardError, match="bad.npz.*sums to"):
+        read_shard(bad)
+    arrays["policy_probs"] = arrays["policy_probs"] / 2
+    arrays["policy_indices"][0] = 10**7
+    np.savez(bad, **arrays)
+    with pytest.raises(ShardError, match="outside"):
+        read_shard(bad)
+
+
+def test_games_shard_that_changed_after_registration_is_not_exported(ctx, home, recorded):
+    path = home / recorded[0]["path"]
+    path.write_bytes(path.read_bytes() + b"tampered")
+    result = run_cli("export", "square8_2p")
+    assert result.exit_code == 2 and "does not match its sha256" in result.output
+    assert list_artifacts(ctx.store, "square8_2p", "npz") == []
+    assert q.list_jobs(ctx.store, kind="export")[0].status == "dead"

@@ -1,0 +1,140 @@
+"""Selfplay as a job: recorded games, registration, kills, models."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ringrift_testing import PYTHON, run_cli
+from ringrift_cli.files import sha256_of
+from ringrift_cli.game import apply_move_inplace, move_from_json, state_from_json
+from ringrift_cli.store import queue as q
+from ringrift_cli.store.artifacts import list_artifacts
+from ringrift_cli.store.events import recent_events
+from ringrift_cli.store.game_records import read_games
+
+
+def selfplay_json(*args: str) -> dict:
+    result = run_cli("selfplay", *args, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def replay_to_end(game):
+    state = state_from_json(game.initial_state)
+    for record in game.moves:
+        assert record.player == state.current
+        apply_move_inplace(state, move_from_json(record.move, state.board), validate=True, undo=False)
+    return state
+
+
+@pytest.mark.parametrize("config_key", ["square8_2p", "hex8_3p"])
+def test_recorded_games_replay_to_their_recorded_end(home, config_key):
+    result = selfplay_json(config_key, "--games", "3", "--sims", "8", "--parallel", "3", "--model", "none")
+    meta, games = read_games(home / result["path"])
+    assert len(games) == 3 and meta["config_key"] == config_key
+    for game in games:
+        state = replay_to_end(game)
+        assert f"{state.state_hash():016x}" == game.final_hash
+        assert state.is_over() == (game.status == "completed")
+        assert (state.winner or None) == game.winner
+        assert len(game.values) == int(config_key[-2])
+
+
+def test_shard_is_registered_with_its_sha256_and_one_event(ctx, home):
+    result = selfplay_json("hex8_2p", "--games", "2", "--sims", "4", "--model", "none")
+    [artifact] = list_artifacts(ctx.store, "hex8_2p", "games")
+    assert artifact.sha256 == sha256_of(home / artifact.path) == result["sha256"]
+    events = [e for e in recent_events(ctx.store, 50) if e.type == "games_recorded"]
+    assert len(events) == 1
+    assert events[0].payload == {"artifact_id": artifact.id, "path": artifact.path, "games": 2,
+                                 "moves": result["moves"]}
+    job = q.get_job(ctx.store, result["job_id"])
+    assert job.status == "done" and job.result["artifact_id"] == artifact.id
+
+
+def test_moves_carry_visit_distributions_and_search_values(home):
+    result = selfplay_json("square8_2p", "--games", "1", "--sims", "16", "--model", "none")
+    _, [game] = read_games(home / result["path"])
+    searched = [m for m in game.moves if m.searched]
+    assert searched and any(len(m.policy_indices) > 1 for m in searched)
+    for move in game.moves:
+        assert abs(float(move.policy_probs.sum()) - 1) < 1e-5 and np.all(move.policy_probs > 0)
+    assert all(len(m.search_values) == 2 for m in searched)
+    assert game.settings["simulations"] == 16 and game.model == "heuristic"
+
+
+def test_same_seed_plays_same_games(home):
+    first = selfplay_json("hex8_2p", "--games", "2", "--sims", "8", "--seed", "5", "--model", "none")
+    second = selfplay_json("hex8_2p", "--games", "2", "--sims", "8", "--seed", "5", "--model", "none")
+    hashes = [[g.final_hash for g in read_games(home / r["path"])[1]] for r in (first, second)]
+    assert hashes[0] == hashes[1]
+
+
+def test_selfplay_with_a_network_model_file(home, tmp_path):
+    from ringrift_cli.ai.net import new_net, save_model
+
+    net, info = new_net("hex8_2p", "tiny")
+    save_model(tmp_path / "tiny.pt", net, info)
+    result = selfplay_json("hex8_2p", "--games", "2", "--sims", "8", "--parallel", "2", "--model", str(tmp_path / "tiny.pt"))
+    _, games = read_games(home / result["path"])
+    assert len(games) == 2 and games[0].model == sha256_of(tmp_path / "tiny.pt")
+
+
+def test_model_for_another_config_fails_the_job_permanently(ctx, home, tmp_path):
+    from ringrift_cli.ai.net import new_net, save_model
+
+    net, info = new_net("hex8_3p", "tiny")
+    save_model(tmp_path / "three.pt", net, info)
+    result = run_cli("selfplay", "hex8_2p", "--games", "1", "--model", str(tmp_path / "three.pt"))
+    assert result.exit_code == 2 and "not hex8_2p" in result.output
+    [job] = q.list_jobs(ctx.store, kind="selfplay")
+    assert job.status == "dead"
+    assert run_cli("selfplay", "hex8_2p", "--model", "deadbeef").exit_code == 2
+
+
+@pytest.mark.slow
+def test_killed_selfplay_keeps_finished_games_and_resumes(ctx, home, subprocess_env):
+    run_cli("config", "set", "queue.lease_seconds", "2")
+    run_cli("config", "set", "queue.backoff_base_seconds", "0")
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "ringrift_cli", "selfplay", "square8_2p", "--games", "12", "--sims", "16",
+         "--parallel", "1", "--model", "none", "--seed", "3", "--json"],
+        env=subprocess_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    shard = home / "games" / "square8_2p" / "selfplay-job1.db.tmp"
+    deadline = time.time() + 120
+    finished = 0
+    while time.time() < deadline and finished < 2:
+        time.sleep(0.2)
+        if shard.exists():
+            try:
+                conn = sqlite3.connect(shard)
+                finished = conn.execute("SELECT count(*) FROM games").fetchone()[0]
+                conn.close()
+            except sqlite3.DatabaseError:
+                pass
+    assert finished >= 2, proc.stderr.read() if proc.poll() is not None else "no games finished in time"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    conn = sqlite3.connect(shard)
+    kept = [row[0] for row in conn.execute("SELECT seed FROM games ORDER BY id")]
+    conn.close()
+    assert len(kept) >= 2
+    assert list_artifacts(ctx.store, "square8_2p", "games") == []  # nothing registered from a dead run
+
+    time.sleep(2.2)  # the lease passes
+    rescue = subprocess.run([PYTHON, "-m", "ringrift_cli", "worker", "--kinds", "selfplay"],
+                            env=subprocess_env, capture_output=True, text=True, timeout=300)
+    assert rescue.returncode == 0, rescue.stderr
+    job = q.get_job(ctx.store, 1)
+    assert job.status == "done" and job.attempts == 2 and job.result["games"] == 12
+    _, games = read_games(home / job.result["path"])
+    assert [g.seed for g in games][: len(kept)] == kept and len({g.seed for g in games}) == 12
+    assert not shard.exists()

@@ -71,6 +71,12 @@ def test_moves_carry_visit_distributions_and_search_values(home):
     assert game.settings["simulations"] == 16 and game.model == "heuristic"
 
 
+@pytest.mark.parametrize("model, recorded", [("random", "random"), ("heuristic", "heuristic"), ("best", "heuristic")])
+def test_baseline_evaluators_and_bootstrap_without_a_model(home, model, recorded):
+    result = selfplay_json("hex8_2p", "--games", "1", "--sims", "4", "--model", model)
+    assert read_games(home / result["path"])[1][0].model == recorded
+
+
 def test_same_seed_plays_same_games(home):
     first = selfplay_json("hex8_2p", "--games", "2", "--sims", "8", "--seed", "5", "--model", "none")
     second = selfplay_json("hex8_2p", "--games", "2", "--sims", "8", "--seed", "5", "--model", "none")

@@ -39,21 +39,36 @@ DIRICHLET_ALPHA = {"square8": 0.3, "square19": 0.15, "hex8": 0.2, "hexagonal": 0
 
 
 class Node:
-    __slots__ = ("mover", "moves", "priors", "visits", "value_sums", "children", "terminal",
-                 "seat_value_sum", "total")
+    __slots__ = ("mover", "moves", "priors", "scaled_priors", "visits", "value_sums", "q", "fpu", "children",
+                 "terminal", "seat_value_sum", "total")
 
     def __init__(self, mover: int, moves: list[Move] | None, priors: np.ndarray | None,
-                 terminal: np.ndarray | None = None):
+                 terminal: np.ndarray | None = None, first_play: float = 0.0, c_puct: float = 1.0):
         self.mover = mover
         self.moves = moves
-        self.priors = priors
         count = len(moves) if moves else 0
+        self.priors = priors
+        self.scaled_priors = c_puct * priors if priors is not None else None
         self.visits = np.zeros(count, dtype=np.float64)
         self.value_sums = np.zeros(count, dtype=np.float64)
-        self.children: list[Node | None] = [None] * count
+        # Mean value of each edge for the mover, kept up to date on every visit so that
+        # picking a child is one vector expression; unvisited edges hold the first-play value.
+        self.fpu = first_play
+        self.q = np.full(count, first_play, dtype=np.float64)
+        self.children: list = [None] * count
         self.terminal = terminal  # per-seat values when the game is over here
         self.seat_value_sum: np.ndarray | None = None
         self.total = 0
+
+    def set_priors(self, priors: np.ndarray, c_puct: float) -> None:
+        self.priors = priors
+        self.scaled_priors = c_puct * priors
+
+    def visit_edge(self, index: int, value: float, count: int = 1) -> None:
+        visits = self.visits[index] + count
+        self.visits[index] = visits
+        self.value_sums[index] += value
+        self.q[index] = self.value_sums[index] / visits if visits > 0 else self.fpu
 
     def add_value(self, values: np.ndarray) -> None:
         self.total += 1
@@ -150,18 +165,12 @@ class Search:
     def apply_virtual_loss(self, path: list) -> None:
         self.in_flight += 1
         for node, index in path:
-            node.visits[index] += 1
-            node.value_sums[index] -= VIRTUAL_LOSS
+            node.visit_edge(index, -VIRTUAL_LOSS)
             node.total += 1
 
-    def pick_child(self, node: Node) -> int:
-        settings = self.settings
-        visits = node.visits
-        seen = visits.sum()
-        parent_value = node.value_sums.sum() / seen if seen else 0.0
-        q = np.where(visits > 0, node.value_sums / np.maximum(visits, 1), parent_value - settings.fpu_reduction)
-        u = settings.c_puct * math.sqrt(node.total + 1) * node.priors / (1 + visits)
-        return int(np.argmax(q + u))
+    @staticmethod
+    def pick_child(node: Node) -> int:
+        return int(np.argmax(node.q + math.sqrt(node.total + 1) * node.scaled_priors / (1 + node.visits)))
 
     # -- expansion and backup -----------------------------------------------
 
@@ -170,8 +179,7 @@ class Search:
         self.in_flight -= 1
         path = ticket.path
         for node, index in path:  # take the virtual loss back
-            node.visits[index] -= 1
-            node.value_sums[index] += VIRTUAL_LOSS
+            node.visit_edge(index, VIRTUAL_LOSS, count=-1)
             node.total -= 1
         values = ticket.values
         if ticket.expand is not None:
@@ -180,7 +188,9 @@ class Search:
                 leaf = Node(0, None, None, terminal=values)
             else:
                 priors, values = evaluation
-                leaf = Node(mover, moves, priors)
+                settings = self.settings
+                leaf = Node(mover, moves, priors, first_play=float(values[mover - 1]) - settings.fpu_reduction,
+                            c_puct=settings.c_puct)
             if path:
                 parent, index = path[-1]
                 parent.children[index] = leaf
@@ -191,8 +201,7 @@ class Search:
             leaf = parent.children[index]
         leaf.add_value(values)
         for node, index in path:
-            node.visits[index] += 1
-            node.value_sums[index] += values[node.mover - 1]
+            node.visit_edge(index, values[node.mover - 1])
             node.add_value(values)
 
     # -- root ------------------------------------------------------------------
@@ -214,7 +223,8 @@ def add_root_noise(node: Node, settings: SearchSettings, rng: np.random.Generato
     if node is None or not node.moves or len(node.moves) < 2 or settings.dirichlet_fraction <= 0:
         return
     noise = rng.dirichlet([settings.dirichlet_alpha] * len(node.moves))
-    node.priors = (1 - settings.dirichlet_fraction) * node.priors + settings.dirichlet_fraction * noise
+    node.set_priors((1 - settings.dirichlet_fraction) * node.priors + settings.dirichlet_fraction * noise,
+                    settings.c_puct)
 
 
 def choose_move(visits: np.ndarray, temperature: float, rng: np.random.Generator) -> int:

@@ -36,7 +36,7 @@ def run_stage(home, kind: str, config_key: str, params: dict, json_output: bool,
 def selfplay(
     config_key: ConfigKey,
     games: Annotated[int, typer.Option("--games", "-n", help="Games to play.", min=1)] = 100,
-    model: Annotated[str, typer.Option(help="best (the promoted model; the heuristic before one exists), none (heuristic), a model id, or a model file.")] = "best",
+    model: Annotated[str, typer.Option(help="best (the promoted model; the heuristic before one exists), none or heuristic, random, a model id, or a model file.")] = "best",
     sims: Annotated[Optional[int], typer.Option("--sims", help="Search simulations per move. Default: setting selfplay.simulations.", min=1)] = None,
     parallel: Annotated[Optional[int], typer.Option(help="Games played at once (their searches share network calls). Default: setting selfplay.parallel_games.", min=1)] = None,
     seed: Annotated[int, typer.Option(help="Base seed; game i uses a seed derived from it and i.")] = 0,

@@ -1,7 +1,8 @@
 """Turning a player/model name from the command line into an evaluator.
 
-``none`` means the hand-written heuristic; ``best`` the config's promoted
-model (the heuristic until one exists: that is how the loop bootstraps);
+``none`` (or ``heuristic``) means the hand-written heuristic, ``random``
+uniform priors and even values; ``best`` the config's promoted model (the
+heuristic until one exists: that is how the loop bootstraps);
 anything else a model id (or unique prefix) from the registry, or a path to
 a model file. A registered model whose file does not match its sha256, or
 whose encoder version differs from ours, is refused.
@@ -20,10 +21,12 @@ from ..store.models import get_model, promoted_model
 
 def load_evaluator(ctx: Context, config_key: str, spec: str, device: str = "cpu"):
     """Return (evaluator, name recorded in game records)."""
-    from ..ai.evaluators import HeuristicEvaluator
+    from ..ai.evaluators import HeuristicEvaluator, RandomEvaluator
 
-    if spec == "none":
+    if spec in ("none", "heuristic"):
         return HeuristicEvaluator(), "heuristic"
+    if spec == "random":
+        return RandomEvaluator(), "random"
     if spec == "best":
         model = promoted_model(ctx.store, config_key)
         if model is None:
@@ -34,7 +37,8 @@ def load_evaluator(ctx: Context, config_key: str, spec: str, device: str = "cpu"
         return net_evaluator(path, config_key, device), sha256_of(path)
     model = get_model(ctx.store, spec)
     if model is None:
-        raise UserError(f"no model {spec!r}: give none, best, a model id (or unique prefix) or a model file")
+        raise UserError(f"no model {spec!r}: give best, none (heuristic), random, a model id (or unique prefix) "
+                        "or a model file")
     return net_evaluator(registered_model_path(ctx, model.id), config_key, device), model.id
 
 

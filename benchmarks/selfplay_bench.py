@@ -1,0 +1,107 @@
+"""Selfplay speed against the network's own ceiling.
+
+    python benchmarks/selfplay_bench.py [--config square8_2p] [--games 64] [--moves 2] [--device cpu]
+
+For each preset (tiny, small) and simulation count (32, 128): play
+``--moves`` searched moves in each of ``--games`` games at once, exactly as
+selfplay does (batched PUCT, virtual loss, root noise), and report positions
+(moves) per second and leaf evaluations per second. The ceiling is the same
+network's forward throughput on batches of the same size; search overhead
+is 1 - achieved evaluations/s / ceiling evaluations/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from ringrift_cli.ai.evaluators import NetEvaluator  # noqa: E402
+from ringrift_cli.ai.mcts import Search, add_root_noise, choose_move, run_simulations  # noqa: E402
+from ringrift_cli.ai.net import new_net  # noqa: E402
+from ringrift_cli.ai.selfplay import SelfplaySettings  # noqa: E402
+from ringrift_cli.game import apply_move_inplace, initial_state, legal_moves  # noqa: E402
+
+
+def opening_positions(config_key: str, games: int, seed: int) -> list:
+    """Distinct early positions (a few random moves in), so the batch is not one position 64 times."""
+    rng = np.random.default_rng(seed)
+    states = []
+    for _ in range(games):
+        state = initial_state(config_key)
+        for _ in range(int(rng.integers(2, 12))):
+            moves = legal_moves(state)
+            apply_move_inplace(state, moves[int(rng.integers(len(moves)))], validate=False, undo=False)
+        states.append(state)
+    return states
+
+
+def forward_ceiling(net, shape, batch: int, device: str, seconds: float = 3.0) -> float:
+    """Evaluations per second of the bare network on random batches of ``batch`` positions."""
+    planes = torch.randn(batch, shape.planes, shape.height, shape.width, device=device)
+    globals_ = torch.randn(batch, shape.globals, device=device)
+    with torch.inference_mode():
+        for _ in range(3):
+            net(planes, globals_)
+        calls, began = 0, time.perf_counter()
+        while time.perf_counter() - began < seconds:
+            net(planes, globals_)
+            calls += 1
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        return calls * batch / (time.perf_counter() - began)
+
+
+def selfplay_rate(config_key: str, net, simulations: int, games: int, moves: int, device: str) -> tuple[float, float]:
+    """(positions/s, evaluations/s) of batched selfplay search."""
+    settings = SelfplaySettings(simulations=simulations).search_settings(config_key)
+    evaluator = NetEvaluator(net, config_key, device)
+    rng = np.random.default_rng(0)
+    searches = [Search(state, settings) for state in opening_positions(config_key, games, 1)]
+    evaluations, positions, began = 0, 0, time.perf_counter()
+    for _ in range(moves):
+        searches = [s for s in searches if not s.state.is_over() and len(legal_moves(s.state)) > 1]
+        fresh = [s for s in searches if s.root is None]
+        evaluations += run_simulations(fresh, evaluator, 1)
+        for search in searches:
+            add_root_noise(search.root, settings, rng)
+        evaluations += run_simulations(searches, evaluator, simulations, batch_size=games)
+        for search in searches:
+            search.advance(choose_move(search.root.visits, 1.0, rng))
+            positions += 1
+    elapsed = time.perf_counter() - began
+    return positions / elapsed, evaluations / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default="square8_2p")
+    parser.add_argument("--games", type=int, default=64)
+    parser.add_argument("--moves", type=int, default=2)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--presets", default="tiny,small")
+    parser.add_argument("--sims", default="32,128")
+    args = parser.parse_args()
+    torch.set_flush_denormal(True)  # as NetEvaluator does; the ceiling gets the same treatment
+    print(f"{args.config}, {args.games} games at once, {args.moves} searched moves each, device {args.device}, "
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(f"{'preset':>6} {'sims':>5} {'positions/s':>12} {'evals/s':>9} {'ceiling evals/s':>16} {'overhead':>9}")
+    for preset in args.presets.split(","):
+        net, info = new_net(args.config, preset)
+        net = net.to(args.device).eval()
+        ceiling = forward_ceiling(net, info.shape, args.games, args.device)
+        for sims in [int(s) for s in args.sims.split(",")]:
+            positions, evals = selfplay_rate(args.config, net, sims, args.games, args.moves, args.device)
+            overhead = 1 - evals / ceiling
+            note = ("  target < 50%: " + ("met" if overhead < 0.5 else "MISSED")) if sims == 128 else ""
+            print(f"{preset:>6} {sims:>5} {positions:>12.1f} {evals:>9.0f} {ceiling:>16.0f} {overhead:>8.0%}{note}")
+
+
+if __name__ == "__main__":
+    main()

@@ -118,5 +118,5 @@ def recent_events(store: Store, limit: int = 10, event_type: str | None = None) 
 
 
 def events_for_job(store: Store, job_id: int) -> list[Event]:
-    rows = store.read("SELECT * FROM events WHERE job_id = ? AND job_id IS NOT NULL ORDER BY id", (job_id,))
+    rows = store.read("SELECT * FROM events WHERE job_id = ? ORDER BY id", (job_id,))
     return [Event.from_row(row) for row in rows]

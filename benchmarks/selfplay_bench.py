@@ -7,7 +7,9 @@ For each preset (tiny, small) and simulation count (32, 128): play
 selfplay does (batched PUCT, virtual loss, root noise), and report positions
 (moves) per second and leaf evaluations per second. The ceiling is the same
 network's forward throughput on batches of the same size; search overhead
-is 1 - achieved evaluations/s / ceiling evaluations/s.
+is 1 - achieved evaluations/s / ceiling evaluations/s. Each setting runs
+twice: with network calls and leaf selection in sequence, and overlapped
+(selfplay's default for network evaluators).
 """
 
 from __future__ import annotations
@@ -58,7 +60,8 @@ def forward_ceiling(net, shape, batch: int, device: str, seconds: float = 3.0) -
         return calls * batch / (time.perf_counter() - began)
 
 
-def selfplay_rate(config_key: str, net, simulations: int, games: int, moves: int, device: str) -> tuple[float, float]:
+def selfplay_rate(config_key: str, net, simulations: int, games: int, moves: int, device: str,
+                  overlap: bool = True) -> tuple[float, float]:
     """(positions/s, evaluations/s) of batched selfplay search."""
     settings = SelfplaySettings(simulations=simulations).search_settings(config_key)
     evaluator = NetEvaluator(net, config_key, device)
@@ -71,7 +74,7 @@ def selfplay_rate(config_key: str, net, simulations: int, games: int, moves: int
         evaluations += run_simulations(fresh, evaluator, 1)
         for search in searches:
             add_root_noise(search.root, settings, rng)
-        evaluations += run_simulations(searches, evaluator, simulations, batch_size=games)
+        evaluations += run_simulations(searches, evaluator, simulations, batch_size=games, overlap=overlap)
         for search in searches:
             search.advance(choose_move(search.root.visits, 1.0, rng))
             positions += 1
@@ -91,16 +94,21 @@ def main() -> None:
     torch.set_flush_denormal(True)  # as NetEvaluator does; the ceiling gets the same treatment
     print(f"{args.config}, {args.games} games at once, {args.moves} searched moves each, device {args.device}, "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    print(f"{'preset':>6} {'sims':>5} {'positions/s':>12} {'evals/s':>9} {'ceiling evals/s':>16} {'overhead':>9}")
+    print(f"{'preset':>6} {'sims':>5} {'mode':>10} {'positions/s':>12} {'evals/s':>9} {'ceiling evals/s':>16} "
+          f"{'overhead':>9}")
     for preset in args.presets.split(","):
         net, info = new_net(args.config, preset)
         net = net.to(args.device).eval()
+        selfplay_rate(args.config, net, 8, 8, 1, args.device)  # warm caches and thread pools
         ceiling = forward_ceiling(net, info.shape, args.games, args.device)
         for sims in [int(s) for s in args.sims.split(",")]:
-            positions, evals = selfplay_rate(args.config, net, sims, args.games, args.moves, args.device)
-            overhead = 1 - evals / ceiling
-            note = ("  target < 50%: " + ("met" if overhead < 0.5 else "MISSED")) if sims == 128 else ""
-            print(f"{preset:>6} {sims:>5} {positions:>12.1f} {evals:>9.0f} {ceiling:>16.0f} {overhead:>8.0%}{note}")
+            for overlap in (False, True):
+                positions, evals = selfplay_rate(args.config, net, sims, args.games, args.moves, args.device, overlap)
+                overhead = 1 - evals / ceiling
+                mode = "overlapped" if overlap else "sequential"
+                note = ("  target < 50%: " + ("met" if overhead < 0.5 else "MISSED")) if sims == 128 and overlap else ""
+                print(f"{preset:>6} {sims:>5} {mode:>10} {positions:>12.1f} {evals:>9.0f} {ceiling:>16.0f} "
+                      f"{overhead:>8.0%}{note}")
 
 
 if __name__ == "__main__":

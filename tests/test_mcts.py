@@ -83,3 +83,12 @@ def test_search_prefers_a_winning_capture_over_heuristic_noise():
     visits = search.root.visits
     assert visits.max() > 3 * visits.mean()
     assert len(legal_moves(state)) == len(visits)
+
+
+def test_overlapped_halves_reach_the_same_visit_counts():
+    evaluator = CountingEvaluator([0.1, -0.1])
+    searches = [Search(initial_state("hex8_2p"), SearchSettings()) for _ in range(6)]
+    evaluations = run_simulations(searches, evaluator, 40, batch_size=8, overlap=True)
+    assert all(s.root.total == 40 and s.in_flight == 0 for s in searches)
+    assert evaluations == sum(evaluator.batches) == 6 * 40
+    assert max(evaluator.batches) <= 8 + 2

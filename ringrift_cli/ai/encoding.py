@@ -72,7 +72,6 @@ import numpy as np
 
 from ..game import GameState, board_for, parse_config_key
 from ..game.moves import PHASES
-from ..game.rules import params_for
 from ..game.state import RECOVERY_OWED, TERR_OWED
 from .policy_space import (
     EXTRA_TYPES,
@@ -191,7 +190,6 @@ def encoder_for(config_key: str) -> BoardEncoding:
 
 @dataclass(frozen=True, eq=False)
 class _Tables:
-    flat: tuple
     flat_array: np.ndarray
     valid: np.ndarray  # float32 [H*W]
     scale: float  # 1 / longest ray
@@ -200,7 +198,7 @@ class _Tables:
 @lru_cache(maxsize=None)
 def _tables(board_type: str) -> _Tables:
     grid = grid_for(board_type)
-    return _Tables(grid.flat, grid.flat_array, grid.valid.astype(np.float32), 1.0 / layout_for(board_type).max_distance)
+    return _Tables(grid.flat_array, grid.valid.astype(np.float32), 1.0 / layout_for(board_type).max_distance)
 
 
 def encode_state(state: GameState) -> tuple[np.ndarray, np.ndarray]:

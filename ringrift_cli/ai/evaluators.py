@@ -60,6 +60,10 @@ class _NetItem:
 class NetEvaluator:
     """A torch network: batched forward, softmax over the legal moves' policy indices."""
 
+    # run() spends its time inside torch, which releases the interpreter lock: the
+    # search can select the next leaves meanwhile.
+    overlaps = True
+
     def __init__(self, net, config_key: str, device: str = "cpu"):
         import torch
 

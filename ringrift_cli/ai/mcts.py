@@ -236,33 +236,70 @@ def choose_move(visits: np.ndarray, temperature: float, rng: np.random.Generator
     return int(rng.choice(len(visits), p=weights / weights.sum()))
 
 
-def run_simulations(searches: list[Search], evaluator: Evaluator, simulations: int, batch_size: int = 0) -> int:
+def run_simulations(searches: list[Search], evaluator: Evaluator, simulations: int, batch_size: int = 0,
+                    overlap: bool = False) -> int:
     """Search until every root has ``simulations`` visits (a reused subtree counts); return evaluations made.
 
-    Each round collects leaves from all searches into one evaluator call:
-    one per search, or, with ``batch_size``, enough per search (under
-    virtual loss) to fill a batch of that size as searches drop out.
+    Each round collects leaves into one evaluator call: one per search, or,
+    with ``batch_size``, enough per search (under virtual loss) to fill a
+    batch of that size as searches drop out. With ``overlap`` the searches
+    are split in two halves: while one half's batch is evaluated on a
+    background thread (torch releases the interpreter lock), leaves of the
+    other half are selected.
     """
-    evaluations = 0
     active = [search for search in searches if search.visits() < simulations]
-    while active:
-        share = max(1, -(-batch_size // len(active))) if batch_size else 1
-        tickets, items, owners = [], [], []
-        for search in active:
-            for _ in range(min(share, simulations - search.visits())):
-                selected = search.select_leaf(evaluator)
-                if selected is None:
-                    break
-                ticket, item = selected
-                if item is None:
-                    search.finish(ticket, None)
-                else:
-                    tickets.append(ticket)
-                    items.append(item)
-                    owners.append(search)
+    if not overlap or len(active) < 2:
+        return _run_rounds([active], evaluator, simulations, batch_size, None)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="evaluate") as pool:
+        return _run_rounds([active[0::2], active[1::2]], evaluator, simulations, batch_size, pool)
+
+
+def _run_rounds(groups: list[list[Search]], evaluator: Evaluator, simulations: int, batch_size: int, pool) -> int:
+    evaluations = 0
+    in_flight = None  # (owners, tickets, future or results) of the batch being evaluated
+    turn = 0
+    while any(groups) or in_flight is not None:
+        group_index = turn % len(groups)
+        turn += 1
+        group = groups[group_index] = [s for s in groups[group_index] if s.visits() < simulations]
+        owners, tickets, items = collect_leaves(group, evaluator, simulations, batch_size)
+        if in_flight is not None:
+            evaluations += finish_batch(*in_flight)
+            in_flight = None
         if items:
-            for search, ticket, result in zip(owners, tickets, evaluator.run(items)):
-                search.finish(ticket, result)
-            evaluations += len(items)
-        active = [search for search in active if search.visits() < simulations]
+            results = pool.submit(evaluator.run, items) if pool is not None else evaluator.run(items)
+            in_flight = (owners, tickets, results)
+            if pool is None:
+                evaluations += finish_batch(*in_flight)
+                in_flight = None
+        groups = [[s for s in g if s.visits() < simulations or s.in_flight] for g in groups]
     return evaluations
+
+
+def collect_leaves(group: list[Search], evaluator: Evaluator, simulations: int, batch_size: int):
+    """Descend in each search of ``group`` (several times each to fill ``batch_size``)."""
+    share = max(1, -(-batch_size // len(group))) if batch_size and group else 1
+    owners, tickets, items = [], [], []
+    for search in group:
+        for _ in range(min(share, simulations - search.visits())):
+            selected = search.select_leaf(evaluator)
+            if selected is None:
+                break
+            ticket, item = selected
+            if item is None:
+                search.finish(ticket, None)
+            else:
+                owners.append(search)
+                tickets.append(ticket)
+                items.append(item)
+    return owners, tickets, items
+
+
+def finish_batch(owners: list[Search], tickets: list[Ticket], results) -> int:
+    if not isinstance(results, list):
+        results = results.result()
+    for search, ticket, result in zip(owners, tickets, results):
+        search.finish(ticket, result)
+    return len(tickets)

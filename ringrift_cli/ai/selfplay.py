@@ -108,7 +108,8 @@ def play_selfplay(
                     add_root_noise(game.search.root, search_settings, game.rng)
                     game.noised_root = game.search.root
             tally.evaluations += run_simulations([g.search for g in searching], evaluator,
-                                                 search_settings.simulations, batch_size=parallel)
+                                                 search_settings.simulations, batch_size=parallel,
+                                                 overlap=getattr(evaluator, "overlaps", False))
             for game in searching:
                 play_searched_move(game, settings, board, indices_for_moves)
                 tally.moves += 1

@@ -14,6 +14,16 @@ arrays. Hex grid padding cells stay where they are, so every array is a
 bijection of the whole grid / policy space. ``symmetries(...)[0]`` is the
 identity.
 
+Move generation commutes with every symmetry. Applying a move does too,
+except on ``hex8``: there the border markers collapsed with a region grow
+through plain (x, y) steps (a rule kept from the reference engines), which
+only 4 of the 12 hexagon symmetries preserve. ``Symmetry.exact`` says
+whether a symmetry preserves every table of the board (rays, line axes,
+territory and border neighbours), i.e. whether games played from the image
+position are exactly the images of games played from the original; on
+``hex8`` the 8 others give positions whose futures differ after some
+territory decisions.
+
 Square symmetries act on coordinates centred on the middle of the board;
 hex symmetries are the 12 signed permutations of cube coordinates
 (rotation by 60 degrees: (x, y, z) -> (-z, -x, -y); mirror: swap x and y).
@@ -45,6 +55,7 @@ class Symmetry:
     grid_src: np.ndarray  # inverse: image grid index -> source
     policy_perm: np.ndarray  # policy index -> image index
     policy_src: np.ndarray  # inverse
+    exact: bool  # the rules commute with it (see module docstring)
 
     @property
     def is_identity(self) -> bool:
@@ -124,8 +135,16 @@ def _build(board, name, f, centre, uncentre) -> Symmetry:
     policy_perm = np.concatenate([spatial, extra])
     return Symmetry(
         board.board_type, name, cells, directions, tuple(axes),
-        grid_perm, np.argsort(grid_perm), policy_perm, np.argsort(policy_perm),
+        grid_perm, np.argsort(grid_perm), policy_perm, np.argsort(policy_perm), _preserves_tables(board, cells),
     )
+
+
+def _preserves_tables(board, cells: tuple) -> bool:
+    def same(table) -> bool:
+        return all({cells[x] for x in table[c]} == set(table[cells[c]]) for c in range(board.cells))
+
+    rays = tuple(tuple(x for ray in rays for x in ray) for rays in board.rays)
+    return same(rays) and same(board.territory_nbrs) and same(board.border_nbrs)
 
 
 def _channel_map(layout, directions, axes) -> np.ndarray:

@@ -14,6 +14,7 @@ import typer
 
 from ..context import open_context
 from ..keys import check_config_key
+from ..stages.params import SELFPLAY_DEFAULTS
 from ..store.queue import JobSpec
 from .options import HomeOption, JsonOption
 from .render import print_json, progress_bar
@@ -35,12 +36,12 @@ def run_stage(home, kind: str, config_key: str, params: dict, json_output: bool,
 
 def selfplay(
     config_key: ConfigKey,
-    games: Annotated[int, typer.Option("--games", "-n", help="Games to play.", min=1)] = 100,
-    model: Annotated[str, typer.Option(help="best (the promoted model; the heuristic before one exists), none or heuristic, random, a model id, or a model file.")] = "best",
+    games: Annotated[int, typer.Option("--games", "-n", help="Games to play.", min=1)] = SELFPLAY_DEFAULTS["games"],
+    model: Annotated[str, typer.Option(help="best (the promoted model; the heuristic before one exists), none or heuristic, random, a model id, or a model file.")] = SELFPLAY_DEFAULTS["model"],
     sims: Annotated[Optional[int], typer.Option("--sims", help="Search simulations per move. Default: setting selfplay.simulations.", min=1)] = None,
     parallel: Annotated[Optional[int], typer.Option(help="Games played at once (their searches share network calls). Default: setting selfplay.parallel_games.", min=1)] = None,
-    seed: Annotated[int, typer.Option(help="Base seed; game i uses a seed derived from it and i.")] = 0,
-    device: Annotated[str, typer.Option(help="Torch device for the network, e.g. cpu or cuda.")] = "cpu",
+    seed: Annotated[int, typer.Option(help="Base seed; game i uses a seed derived from it and i.")] = SELFPLAY_DEFAULTS["seed"],
+    device: Annotated[str, typer.Option(help="Torch device for the network, e.g. cpu or cuda.")] = SELFPLAY_DEFAULTS["device"],
     home: HomeOption = None,
     json_output: JsonOption = False,
 ) -> None:

@@ -13,7 +13,7 @@ in from the phase.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .elimination import eliminate_cap, eliminate_top, extract_buried_ring
 from .errors import IllegalMoveError
@@ -59,8 +59,7 @@ from .territory import find_regions, process_region, processable_regions
 from .victory import _finish, check_victory, final_ranks, note_permanent_eliminations, update_lps_at_turn_start
 
 
-@dataclass(frozen=True)
-class Undo:
+class Undo(NamedTuple):
     """Token returned by ``apply_move_inplace``; pass it to ``undo_move``."""
 
     log_mark: int
@@ -68,6 +67,11 @@ class Undo:
     # True for the outermost of nested in-place moves: only its undo may drop
     # the change log (an inner move that logged nothing also has log_mark 0).
     opened_log: bool = False
+
+
+# A named tuple built without its argument handling: a search makes one
+# token per move it tries.
+_new_undo = tuple.__new__
 
 
 def apply_move(state: GameState, move: Move, validate: bool = True) -> GameState:
@@ -89,10 +93,11 @@ def apply_move_inplace(state: GameState, move: Move, validate: bool = True, undo
         state._log = None
         _apply(state, move)
         return None
-    opened_log = state._log is None
+    log = state._log
+    opened_log = log is None
     if opened_log:
-        state._log = []
-    token = Undo(len(state._log), state.snapshot(), opened_log)
+        log = state._log = []
+    token = _new_undo(Undo, (len(log), state.snapshot(), opened_log))
     _apply(state, move)
     return token
 

@@ -35,6 +35,7 @@ in step and, when ``_log`` is a list, record what they overwrote so that
 
 from __future__ import annotations
 
+import operator
 import random
 
 from .boards import Board, board_for
@@ -113,6 +114,7 @@ _SCALARS = (
     "lps_count",
 )
 _PLAYER_LISTS = ("hand", "elim", "board_elim", "territory", "on_board", "perm_elim")
+_get_scalars = operator.attrgetter(*_SCALARS)
 
 
 class GameState:
@@ -178,7 +180,7 @@ class GameState:
         s.markers_of = [set() for _ in range(m)]
         s.board_hash = 0
         s._log = None
-        s._regions = None
+        s._regions = {}
         s._zm, s._zc = zobrist_tables(board)
         s.current = 1
         s.phase = RING_PLACEMENT
@@ -231,8 +233,7 @@ class GameState:
         s._regions = self._regions
         s._zm = self._zm
         s._zc = self._zc
-        for name in _SCALARS:
-            setattr(s, name, getattr(self, name))
+        s._set_scalars(_get_scalars(self))
         return s
 
     # -- board primitives (the only writers of per-cell arrays) ---------------
@@ -298,13 +299,19 @@ class GameState:
 
     def snapshot(self) -> tuple:
         """Everything that is not a per-cell array, for ``restore``."""
+        # One C-level getter call and six short slices: this runs before
+        # every in-place move of a tree search.
         return (
-            tuple(getattr(self, name) for name in _SCALARS),
-            tuple(getattr(self, name)[:] for name in _PLAYER_LISTS),
+            _get_scalars(self),
+            self.hand[:],
+            self.elim[:],
+            self.board_elim[:],
+            self.territory[:],
+            self.on_board[:],
+            self.perm_elim[:],
         )
 
     def restore(self, snap: tuple, log_mark: int) -> None:
-        scalars, lists = snap
         log = self._log
         self._log = None
         while len(log) > log_mark:
@@ -316,10 +323,38 @@ class GameState:
             else:
                 self.set_collapsed(c, old)
         self._log = log
-        for name, value in zip(_SCALARS, scalars):
-            setattr(self, name, value)
-        for name, value in zip(_PLAYER_LISTS, lists):
-            setattr(self, name, value)
+        # The snapshot's list copies are not shared with anything else, so
+        # the state can take them over instead of copying them back.
+        scalars, self.hand, self.elim, self.board_elim, self.territory, self.on_board, self.perm_elim = snap
+        self._set_scalars(scalars)
+
+    def _set_scalars(self, values: tuple) -> None:
+        # ``values`` is in _SCALARS order (tests/game/test_undo.py checks
+        # that this list matches it); one unpacking assignment is several
+        # times faster than a setattr loop.
+        (
+            self.current,
+            self.phase,
+            self.status,
+            self.winner,
+            self.victory_reason,
+            self.must_move,
+            self.chain_pos,
+            self.pending_line,
+            self.pending_terr,
+            self.acted,
+            self.had_recovery,
+            self.turn,
+            self.turn_moves,
+            self.swapped,
+            self.last_actor,
+            self.total_elim,
+            self.ply,
+            self.lps_first,
+            self.lps_mask,
+            self.lps_excl,
+            self.lps_count,
+        ) = values
 
     # -- queries ---------------------------------------------------------------
 

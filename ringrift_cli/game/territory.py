@@ -2,8 +2,11 @@
 
 ``find_regions`` implements the executable definition of 10.1 (one flood
 fill per marker colour plus one with only collapsed cells as walls). Its
-result depends on the board alone, so it is cached on the state keyed by
-the Zobrist board hash.
+result depends on the board alone (the active players are a function of
+the rings on it), so it is cached keyed by the Zobrist board hash. The
+cache holds many boards, not just the last one: a tree search undoes its
+moves and walks the same lines again, and must find them still there.
+Copies of a state share the cache (same board type, players and options).
 """
 
 from __future__ import annotations
@@ -61,9 +64,22 @@ def find_regions(s: GameState) -> list:
     """Disconnected regions as sorted tuples of cells, de-duplicated, in a
     fixed order. Any mover may be able to process some of them (see
     ``processable_regions``)."""
-    cached = s._regions
-    if cached is not None and cached[0] == s.board_hash:
-        return cached[1]
+    cache = s._regions
+    regions = cache.get(s.board_hash)
+    if regions is None:
+        if len(cache) >= REGION_CACHE_SIZE:
+            cache.clear()
+        regions = cache[s.board_hash] = _regions_of(s)
+    return regions
+
+
+# Boards kept by the region cache before it starts afresh: enough for the
+# lines a search revisits, small enough (about 100 bytes a board) to keep
+# one per game in play.
+REGION_CACHE_SIZE = 8192
+
+
+def _regions_of(s: GameState) -> list:
     active = active_players(s)
     found = set()
     if len(active) > 1 or (active and not s.options.active_by_stack_controllers):
@@ -77,9 +93,7 @@ def find_regions(s: GameState) -> list:
             for cells, owners in _components(s, 0):
                 if len(owners) == 1 and owners < active:
                     found.add(tuple(sorted(cells)))
-    regions = sorted(found)
-    s._regions = (s.board_hash, regions)
-    return regions
+    return sorted(found)
 
 
 def _has_stack_outside(s: GameState, p: int, region: tuple, recovery: bool) -> bool:

@@ -26,6 +26,7 @@ from ..store.events import append_event
 from ..store.game_records import GameRecord, ShardFormatError, read_games
 from ..store.queue import Job
 from .handlers import JobContext
+from .params import export_params
 
 
 class ReplayMismatch(UserError):
@@ -47,18 +48,6 @@ class SampleBuffer:
 
     def __len__(self) -> int:
         return len(self.features)
-
-
-def export_params(job: Job, jctx: JobContext) -> tuple[int, int]:
-    unknown = set(job.params) - {"max_samples", "min_game_moves"}
-    if unknown:
-        raise UserError(f"export job {job.id}: unknown params {sorted(unknown)}; valid: max_samples, min_game_moves")
-    max_samples = job.params.get("max_samples", jctx.context.setting("export.max_samples"))
-    min_moves = job.params.get("min_game_moves", jctx.context.setting("export.min_game_moves"))
-    for name, value in (("max_samples", max_samples), ("min_game_moves", min_moves)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < (1 if name == "max_samples" else 0):
-            raise UserError(f"export {name} must be a whole number, got {value!r}")
-    return max_samples, min_moves
 
 
 def export_handler(job: Job, jctx: JobContext) -> dict:

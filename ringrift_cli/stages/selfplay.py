@@ -9,7 +9,6 @@ registered (with one ``games_recorded`` event).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UserError
@@ -21,43 +20,7 @@ from ..store.game_records import count_games, finish_shard, open_shard, shard_me
 from ..store.queue import Job
 from .handlers import JobContext
 from .model_choice import load_evaluator
-
-
-@dataclass(frozen=True)
-class SelfplayParams:
-    games: int
-    model: str
-    simulations: int
-    parallel: int
-    seed: int
-    temperature_plies: int
-    dirichlet_fraction: float
-    c_puct: float
-    device: str
-
-
-PARAM_DEFAULTS = {  # job param -> setting that supplies its default (None: fixed default)
-    "games": None, "model": None, "simulations": "selfplay.simulations", "parallel": "selfplay.parallel_games",
-    "seed": None, "temperature_plies": "selfplay.temperature_plies",
-    "dirichlet_fraction": "selfplay.dirichlet_fraction", "c_puct": "selfplay.c_puct", "device": None,
-}
-FIXED_DEFAULTS = {"games": 100, "model": "best", "seed": 0, "device": "cpu"}
-
-
-def selfplay_params(job: Job, jctx: JobContext) -> SelfplayParams:
-    unknown = set(job.params) - set(PARAM_DEFAULTS)
-    if unknown:
-        raise UserError(f"selfplay job {job.id}: unknown params {sorted(unknown)}; valid: {sorted(PARAM_DEFAULTS)}")
-    values = {}
-    for key, setting in PARAM_DEFAULTS.items():
-        default = jctx.context.setting(setting) if setting else FIXED_DEFAULTS[key]
-        values[key] = job.params.get(key, default)
-    params = SelfplayParams(**values)
-    for key in ("games", "simulations", "parallel"):
-        value = getattr(params, key)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise UserError(f"selfplay {key} must be a whole number >= 1, got {value!r}")
-    return params
+from .params import selfplay_params
 
 
 def shard_path(jctx: JobContext, job: Job) -> Path:

@@ -144,3 +144,38 @@ def test_killed_selfplay_keeps_finished_games_and_resumes(ctx, home, subprocess_
     _, games = read_games(home / job.result["path"])
     assert [g.seed for g in games][: len(kept)] == kept and len({g.seed for g in games}) == 12
     assert not shard.exists()
+
+
+def test_temperature_and_noise_apply_in_selfplay(ctx, home):
+    from ringrift_cli.ai.encoding import indices_for_moves
+    from ringrift_cli.game import legal_moves
+
+    def play(**params):
+        args = ["queue", "add", "selfplay", "square8_2p", "--param", "games=2", "--param", "model=none",
+                "--param", "simulations=24", "--param", "seed=4", "--json"]
+        for key, value in params.items():
+            args[-1:-1] = ["--param", f"{key}={value}"]
+        job_id = json.loads(run_cli(*args).output)["id"]
+        assert run_cli("worker", "--kinds", "selfplay").exit_code == 0
+        return read_games(home / q.get_job(ctx.store, job_id).result["path"])[1]
+
+    def chose_less_visited(games, plies: int) -> bool:
+        """Whether any searched move among the first ``plies`` was not a most-visited one."""
+        for game in games:
+            state = state_from_json(game.initial_state)
+            for record in game.moves[:plies]:
+                move = move_from_json(record.move, state.board)
+                if record.searched:
+                    [group] = indices_for_moves(state, [move])
+                    share = dict(zip(record.policy_indices.tolist(), record.policy_probs.tolist()))
+                    if sum(share.get(i, 0.0) for i in group) < max(share.values()) - 1e-6 and len(group) == 1:
+                        return True
+                apply_move_inplace(state, move, undo=False)
+        return False
+
+    sampled = play(temperature_plies=40, dirichlet_fraction=0.0)
+    greedy = play(temperature_plies=0, dirichlet_fraction=0.0)
+    assert chose_less_visited(sampled, 40) and not chose_less_visited(greedy, 40)
+    noisy = play(temperature_plies=0, dirichlet_fraction=0.5)
+    first = lambda games: (games[0].moves[0].policy_indices.tolist(), games[0].moves[0].policy_probs.tolist())
+    assert first(noisy) != first(greedy)  # same seed: only the root noise differs

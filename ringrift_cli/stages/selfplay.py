@@ -9,6 +9,7 @@ registered (with one ``games_recorded`` event).
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from ..errors import UserError
@@ -46,8 +47,11 @@ def selfplay_handler(job: Job, jctx: JobContext) -> dict:
             raise UserError(f"{tmp} was started with another encoder or config; remove it to start over")
         done, _ = count_games(conn)
 
+        started = time.monotonic()
+
         def on_move(tally) -> None:
-            jctx.progress(done + tally.games, params.games, f"{tally.moves} moves")
+            rate = tally.moves / max(time.monotonic() - started, 1e-9)
+            jctx.progress(done + tally.games, params.games, f"{tally.moves} moves, {rate:.0f} moves/s")
             if jctx.lease_lost.is_set():
                 raise UserError(f"selfplay job {job.id} lost its claim; stopping (finished games are kept)")
 

@@ -44,13 +44,13 @@ board under every symmetry, which a "first cell in board order" key does
 not.
 
 Territory. Regions offered in one position may overlap (each marker colour
-and the collapsed-only search find their own components; about a third of
-multi-region decisions on square8 contain nested or crossing regions). A
-region claims, at each of its cells c, the channel ``territory/k`` where k
-counts the offered regions containing c that are smaller under
-``_region_key``; a cell shared with a region of equal key is claimed by
-neither (no symmetric choice exists). At most N+1 regions contain a cell
-(one per search), so 5 channels suffice.
+and the collapsed-only search find their own components; a quarter to a
+third of multi-region decisions on square8 contain nested or crossing
+regions). A region claims, at each of its cells c, the channel
+``territory/k`` where k counts the offered regions containing c that come
+before it in ``_region_key`` order; a cell shared with a region of equal key
+is claimed by neither (no symmetric choice exists). At most N+1 regions
+contain a cell (one per search), so 5 channels suffice.
 
 Recovery. A recovery slide is ``move/d/1`` at the marker's origin. When the
 same slide is offered in several variants (extraction stacks, option 1 and
@@ -217,7 +217,8 @@ def layout_for(board_type: str) -> PolicyLayout:
 
 
 def move_indices(state: GameState, move: Move) -> tuple[int, ...]:
-    """The policy indices of a legal move of ``state``. Territory decisions
+    """The policy indices of a legal move of ``state``, as ``legal_moves``
+    generates it (match moves read from records first). Territory decisions
     and multi-variant recovery slides depend on the other legal moves,
     which this looks up; use ``indices_for_moves`` for a whole move list.
     Raises ValueError for a move without indices (resign, timeout) or a

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..context import Context
-from ..store import StateFileError, Store, open_store
 from ..errors import UserError
+from ..store import StateFileError, Store, open_store
 from ..store.queue import (Job, JobSpec, LeaseLost, QueuePolicy, claim, claim_job, complete, complete_and_claim,
                            enqueue, fail, heartbeat)
 from .handlers import Handler, JobContext

@@ -12,7 +12,7 @@ same object every time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from .errors import UnknownBoardError
@@ -45,6 +45,13 @@ class Board:
       * ``territory_nbrs[i]`` – cells adjacent for territory connectivity.
       * ``border_nbrs[i]`` – cells used to grow border-marker sets (empty
         tuples on ``hexagonal``, where only the seed is collapsed).
+      * ``bits[i]`` – ``1 << k`` for cell ``i``'s place ``k`` in the bit
+        layout used for sets of cells as ints (see ``_bit_layout``);
+        ``bit_cells[k]`` is the cell at place ``k`` or -1, ``all_bits`` the
+        set of all cells. Shifting a set by ``move_shifts[d]`` (left when
+        positive) moves every cell one step along movement direction ``d``;
+        ``territory_shifts`` are the steps to territory neighbours. Cells
+        stepping off the board land on places that are no cell.
     """
 
     board_type: str
@@ -61,6 +68,14 @@ class Board:
     line_prev: tuple
     territory_nbrs: tuple
     border_nbrs: tuple
+    bits: tuple
+    bit_cells: tuple
+    all_bits: int
+    move_shifts: tuple
+    territory_shifts: tuple
+    # Cells strictly between two cells on a common ray, filled per origin
+    # on first use (``between``).
+    _between: list = field(repr=False)
 
     def key(self, cell: int) -> str:
         return self.keys[cell]
@@ -96,6 +111,18 @@ class Board:
         except ValueError:
             return -1
 
+    def between(self, src: int, dst: int) -> tuple:
+        """Cells strictly between ``src`` and ``dst``, in order from
+        ``src``; raises KeyError when ``dst`` is not on a ray of ``src``."""
+        table = self._between[src]
+        if table is None:
+            table = {}
+            for ray in self.rays[src]:
+                for k, cell in enumerate(ray):
+                    table[cell] = ray[:k]
+            self._between[src] = table
+        return table[dst]
+
     def distance(self, src: int, dst: int) -> int:
         a = self.coords[src]
         b = self.coords[dst]
@@ -126,6 +153,18 @@ def _hex_coords(r: int) -> list:
 
 def _key_of(c: tuple) -> str:
     return ",".join(str(v) for v in c)
+
+
+def _bit_layout(coords: list) -> tuple:
+    """Places of the cells in the bit layout, and the row stride.
+
+    Rows are the x coordinates and places within a row the y coordinates,
+    with one unused place after each row: a single step of at most one in
+    y then never wraps from one row's edge onto a cell of the next."""
+    lowest = min(c[0] for c in coords)
+    lowest_y = min(c[1] for c in coords)
+    stride = max(c[1] for c in coords) - lowest_y + 2
+    return tuple((c[0] - lowest) * stride + (c[1] - lowest_y) for c in coords), stride
 
 
 def _build(board_type: str) -> Board:
@@ -183,6 +222,10 @@ def _build(board_type: str) -> Board:
                     nb.append(n)
             border.append(tuple(nb))
         border_nbrs = tuple(border)
+    places, stride = _bit_layout(coords)
+    bit_cells = [-1] * (max(places) + 1)
+    for i, k in enumerate(places):
+        bit_cells[k] = i
     return Board(
         board_type=board_type,
         size=size,
@@ -198,6 +241,12 @@ def _build(board_type: str) -> Board:
         line_prev=line_prev,
         territory_nbrs=territory_nbrs,
         border_nbrs=border_nbrs,
+        bits=tuple(1 << k for k in places),
+        bit_cells=tuple(bit_cells),
+        all_bits=sum(1 << k for k in places),
+        move_shifts=tuple(d[0] * stride + d[1] for d in move_dirs),
+        territory_shifts=tuple(d[0] * stride + d[1] for d in terr_dirs),
+        _between=[None] * len(coords),
     )
 
 

@@ -97,10 +97,12 @@ def has_capture_from(s: GameState, c: int, p: int) -> bool:
 
 
 def _path(s: GameState, src: int, dst: int) -> tuple:
-    """Cells strictly between src and dst on their common ray."""
-    d = s.board.direction_between(src, dst)
-    ray = s.board.rays[src][d]
-    return ray[: ray.index(dst)]
+    """Cells strictly between src and dst on their common ray; ValueError
+    when there is none (a move applied unchecked)."""
+    try:
+        return s.board.between(src, dst)
+    except KeyError:
+        raise ValueError(f"{s.board.keys[dst]} is not in line with {s.board.keys[src]}") from None
 
 
 def _process_markers(s: GameState, p: int, cells) -> None:

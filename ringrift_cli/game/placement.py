@@ -4,12 +4,19 @@ The no-dead-placement rule asks whether the stack that a placement would
 create has a move or capture. ``stack_can_act`` answers that for a
 hypothetical stack without building it: rays never include the origin
 cell, so only the stack's height and cap matter.
+
+Most empty cells have a ray whose first cells are all free, and then every
+count up to that length is legal there. ``_open_cells`` finds all of them
+at once with whole-board integer operations (``Board.bits``); only the
+rest are walked ray by ray.
 """
 
 from __future__ import annotations
 
+from functools import cache
+
 from .moves import MOVEMENT, PLACE_RING, make_move
-from .state import STACK, GameState
+from .state import EMPTY, MARKER, STACK, GameState
 
 
 def stack_can_act(s: GameState, c: int, h: int, cap: int) -> bool:
@@ -75,6 +82,39 @@ def _empty_cell_counts(s: GameState, c: int, maxc: int) -> int:
     return mask
 
 
+def _open_cells(s: GameState, maxc: int) -> int:
+    """Cells (as an int) with a ray whose first ``maxc`` cells exist and
+    are free (no stack, not collapsed): a fresh stack of up to ``maxc``
+    rings there can move, the early exit of ``_empty_cell_counts``."""
+    occ_bits = s.occ_bits
+    free = occ_bits[EMPTY] | occ_bits[MARKER]
+    found = 0
+    for k in s.board.move_shifts:
+        # Cells whose j-th neighbour along the direction is free, for every
+        # j up to maxc. Steps off the board land on places that are no
+        # cell and so never free.
+        if k > 0:
+            run = free >> k
+            for j in range(2, maxc + 1):
+                run &= free >> (j * k)
+        else:
+            run = free << -k
+            for j in range(2, maxc + 1):
+                run &= free << (-j * k)
+        found |= run
+    return found
+
+
+@cache
+def _placement_table(board, p: int) -> tuple:
+    """``table[c][n]``: the placements of 1..n rings of ``p`` at cell ``c``.
+    Moves are immutable, so generation hands out these shared ones."""
+    return tuple(
+        tuple(tuple(make_move(PLACE_RING, p, c, -1, -1, cnt) for cnt in range(1, n + 1)) for n in range(4))
+        for c in range(board.cells)
+    )
+
+
 def placement_limit(s: GameState, p: int) -> int:
     """Most rings ``p`` may place this turn on an empty cell (0..3)."""
     room = s.params.rings_per_player - s.on_board[p]
@@ -87,22 +127,30 @@ def placement_moves(s: GameState, p: int) -> list:
     out = []
     if maxc <= 0:
         return out
+    board = s.board
+    table = _placement_table(board, p)
+    bits = board.bits
+    open_cells = _open_cells(s, maxc)
     occ = s.occ
     height = s.height
     ctrl = s.ctrl
     cap = s.cap
-    for c in range(s.board.cells):
+    for c in range(board.cells):
         o = occ[c]
-        if o == 0:
+        if o == EMPTY:
+            if open_cells & bits[c]:
+                out += table[c][maxc]
+                continue
             mask = _empty_cell_counts(s, c, maxc)
             if mask:
+                row = table[c][3]
                 for cnt in range(1, maxc + 1):
                     if mask >> cnt & 1:
-                        out.append(make_move(PLACE_RING, p, c, -1, -1, cnt))
+                        out.append(row[cnt - 1])
         elif o == STACK:
             newcap = cap[c] + 1 if ctrl[c] == p else 1
             if stack_can_act(s, c, height[c] + 1, newcap):
-                out.append(make_move(PLACE_RING, p, c, -1, -1, 1))
+                out.append(table[c][1][0])
     return out
 
 
@@ -110,6 +158,8 @@ def has_any_placement(s: GameState, p: int) -> bool:
     maxc = placement_limit(s, p)
     if maxc <= 0:
         return False
+    if s.occ_bits[EMPTY] & _open_cells(s, maxc):
+        return True
     occ = s.occ
     for c in range(s.board.cells):
         o = occ[c]

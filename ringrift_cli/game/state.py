@@ -20,6 +20,10 @@ Representation (T = board cells, N = players; per-player lists are indexed
   reference states need not agree), ``territory``, ``on_board`` (rings of
   the player's colour on the board), ``marker_count``; ``stacks_of[p]`` and
   ``markers_of[p]`` are sets of cells.
+* ``occ_bits[o]`` – the cells whose ``occ`` is ``o`` and ``marker_bits[p]``
+  – the cells whose ``marker`` is ``p`` (0: no marker), as ints in the
+  board's bit layout (``Board.bits``), for whole-board tests in a few
+  integer operations (territory regions, placement).
 * Turn flags replace the reference's move-history look-ups:
   ``must_move`` (cell or -1), ``chain_pos`` (landing cell while a capture
   may continue, or -1), ``pending_line`` (a line elimination is owed),
@@ -138,12 +142,15 @@ class GameState:
         "marker_count",
         "stacks_of",
         "markers_of",
+        "occ_bits",
+        "marker_bits",
         "perm_elim",
         "board_hash",
         "_log",
         "_regions",
         "_zm",
         "_zc",
+        "_bits",
     ) + _SCALARS
 
     # -- construction -----------------------------------------------------
@@ -178,10 +185,13 @@ class GameState:
         s.perm_elim = [-1] * m
         s.stacks_of = [set() for _ in range(m)]
         s.markers_of = [set() for _ in range(m)]
+        s.occ_bits = [board.all_bits, 0, 0, 0]
+        s.marker_bits = [board.all_bits] + [0] * players
         s.board_hash = 0
         s._log = None
         s._regions = {}
         s._zm, s._zc = zobrist_tables(board)
+        s._bits = board.bits
         s.current = 1
         s.phase = RING_PLACEMENT
         s.status = ACTIVE
@@ -228,11 +238,14 @@ class GameState:
         s.perm_elim = self.perm_elim[:]
         s.stacks_of = [set(x) for x in self.stacks_of]
         s.markers_of = [set(x) for x in self.markers_of]
+        s.occ_bits = self.occ_bits[:]
+        s.marker_bits = self.marker_bits[:]
         s.board_hash = self.board_hash
         s._log = None
         s._regions = self._regions
         s._zm = self._zm
         s._zc = self._zc
+        s._bits = self._bits
         s._set_scalars(_get_scalars(self))
         return s
 
@@ -245,13 +258,15 @@ class GameState:
         if old is not None:
             self.board_hash ^= stack_key(c, old)
             self.stacks_of[old[-1]].discard(c)
+        occ = self.occ
+        was = occ[c]
         if rings:
             top = rings[-1]
             self.rings[c] = rings
             self.height[c] = len(rings)
             self.ctrl[c] = top
             self.cap[c] = cap_of(rings)
-            self.occ[c] = STACK
+            now = STACK
             self.stacks_of[top].add(c)
             self.board_hash ^= stack_key(c, rings)
         else:
@@ -259,7 +274,13 @@ class GameState:
             self.height[c] = 0
             self.ctrl[c] = 0
             self.cap[c] = 0
-            self.occ[c] = COLLAPSED if self.collapsed[c] else MARKER if self.marker[c] else EMPTY
+            now = COLLAPSED if self.collapsed[c] else MARKER if self.marker[c] else EMPTY
+        if now != was:
+            occ[c] = now
+            bit = self._bits[c]
+            occ_bits = self.occ_bits
+            occ_bits[was] ^= bit
+            occ_bits[now] ^= bit
 
     def set_marker(self, c: int, player: int) -> None:
         old = self.marker[c]
@@ -267,18 +288,31 @@ class GameState:
             return
         if self._log is not None:
             self._log.append((1, c, old))
+        bit = self._bits[c]
+        marker_bits = self.marker_bits
+        marker_bits[old] ^= bit
+        marker_bits[player] ^= bit
         if old:
             self.board_hash ^= self._zm[c][old]
             self.marker_count[old] -= 1
             self.markers_of[old].discard(c)
         self.marker[c] = player
+        occ = self.occ
+        was = occ[c]
         if player:
             self.board_hash ^= self._zm[c][player]
             self.marker_count[player] += 1
             self.markers_of[player].add(c)
-            self.occ[c] = MARKER
-        elif self.occ[c] == MARKER:
-            self.occ[c] = EMPTY
+            now = MARKER
+        elif was == MARKER:
+            now = EMPTY
+        else:
+            return
+        if now != was:
+            occ[c] = now
+            occ_bits = self.occ_bits
+            occ_bits[was] ^= bit
+            occ_bits[now] ^= bit
 
     def set_collapsed(self, c: int, player: int) -> None:
         old = self.collapsed[c]
@@ -289,11 +323,19 @@ class GameState:
         if old:
             self.board_hash ^= self._zc[c][old]
         self.collapsed[c] = player
+        occ = self.occ
+        was = occ[c]
         if player:
             self.board_hash ^= self._zc[c][player]
-            self.occ[c] = COLLAPSED
+            now = COLLAPSED
         else:
-            self.occ[c] = STACK if self.rings[c] else MARKER if self.marker[c] else EMPTY
+            now = STACK if self.rings[c] else MARKER if self.marker[c] else EMPTY
+        if now != was:
+            occ[c] = now
+            bit = self._bits[c]
+            occ_bits = self.occ_bits
+            occ_bits[was] ^= bit
+            occ_bits[now] ^= bit
 
     # -- undo ------------------------------------------------------------------
 
@@ -329,9 +371,10 @@ class GameState:
         self._set_scalars(scalars)
 
     def _set_scalars(self, values: tuple) -> None:
-        # ``values`` is in _SCALARS order (tests/game/test_undo.py checks
-        # that this list matches it); one unpacking assignment is several
-        # times faster than a setattr loop.
+        # ``values`` is in _SCALARS order (a test in
+        # tests/game/test_undo_and_caches.py checks that this list matches
+        # it); one unpacking assignment is several times faster than a
+        # setattr loop.
         (
             self.current,
             self.phase,

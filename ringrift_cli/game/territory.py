@@ -11,6 +11,8 @@ Copies of a state share the cache (same board type, players and options).
 
 from __future__ import annotations
 
+from functools import cache
+
 from .elimination import eliminate_top
 from .moves import CHOOSE_TERRITORY_OPTION, ELIMINATE_RINGS_FROM_STACK, SKIP_TERRITORY_PROCESSING, make_move
 from .state import COLLAPSED, RECOVERY_OWED, STACK, GameState
@@ -29,35 +31,66 @@ def active_players(s: GameState) -> frozenset:
     return frozenset(p for p in range(1, s.n + 1) if s.on_board[p] > 0)
 
 
-def _components(s: GameState, wall_player: int):
-    """Yield (cells, controllers) for each component of non-wall cells;
-    walls are collapsed cells and markers of ``wall_player`` (0: none)."""
-    nbrs = s.board.territory_nbrs
-    occ = s.occ
-    marker = s.marker
-    ctrl = s.ctrl
-    t = s.board.cells
-    seen = bytearray(t)
-    for c in range(t):
-        if occ[c] == COLLAPSED or (wall_player and marker[c] == wall_player):
-            seen[c] = 1
-    for start in range(t):
-        if seen[start]:
-            continue
-        seen[start] = 1
-        stack = [start]
-        cells = []
-        owners = set()
-        while stack:
-            c = stack.pop()
-            cells.append(c)
-            if occ[c] == STACK:
-                owners.add(ctrl[c])
-            for nb in nbrs[c]:
-                if not seen[nb]:
-                    seen[nb] = 1
-                    stack.append(nb)
-        yield cells, owners
+def _components(board, walls: int, owned: list):
+    """Yield (cells, controllers) for each component of the cells not in
+    ``walls``. Sets of cells are ints in the ``Board.bits`` layout;
+    ``owned`` lists (player, cells of the stacks the player controls).
+
+    Each component is grown from its lowest cell by stepping the whole set
+    towards every territory neighbour at once, until it stops growing: a
+    few integer operations per step instead of a visit per cell."""
+    free = board.all_bits & ~walls
+    stride, diagonal = _row_steps(board)
+    while free:
+        part = free & -free
+        while True:
+            grown = part | part >> 1 | part << stride | part >> stride
+            if diagonal:
+                grown |= part << diagonal | part >> diagonal
+            grown &= free
+            # The +1 step, all the way: adding the set to ``free`` carries
+            # each of its cells up through the rest of its run of free
+            # places (a run ends at the unused place after each row), and
+            # the bits the carry cleared are that run.
+            grown |= ((free + grown) ^ free) & free
+            if grown == part:
+                break
+            part = grown
+        free ^= part
+        yield part, frozenset(p for p, mine in owned if part & mine)
+
+
+def _stack_cells(s: GameState) -> list:
+    """(player, cells) of the stacks each player controls, as ints. A cell
+    counts only while its ``occ`` says STACK, as in every other board test."""
+    bits = s.board.bits
+    stacks = s.occ_bits[STACK]
+    owned = []
+    for p in range(1, s.n + 1):
+        mine = 0
+        for c in s.stacks_of[p]:
+            mine |= bits[c]
+        owned.append((p, mine & stacks))
+    return owned
+
+
+@cache
+def _row_steps(board) -> tuple:
+    """(row stride, diagonal step or 0): the territory neighbour steps
+    besides +-1 within a row; hex boards also step by the stride less one."""
+    ups = sorted(k for k in board.territory_shifts if k > 1)
+    return ups[-1], (ups[0] if len(ups) == 2 else 0)
+
+
+def _cells_of(board, part: int) -> tuple:
+    """The cells of a set, in cell order (the bit layout keeps it)."""
+    cells = []
+    where = board.bit_cells
+    while part:
+        low = part & -part
+        cells.append(where[low.bit_length() - 1])
+        part ^= low
+    return tuple(cells)
 
 
 def find_regions(s: GameState) -> list:
@@ -73,27 +106,31 @@ def find_regions(s: GameState) -> list:
     return regions
 
 
-# Boards kept by the region cache before it starts afresh: enough for the
-# lines a search revisits, small enough (about 100 bytes a board) to keep
-# one per game in play.
-REGION_CACHE_SIZE = 8192
+# Boards kept by the region cache before it starts afresh: more than the
+# positions of a search tree of a few thousand simulations, and small
+# enough (about 130 bytes a board, 0.5 MB in all) to keep one per game in
+# play.
+REGION_CACHE_SIZE = 4096
 
 
 def _regions_of(s: GameState) -> list:
     active = active_players(s)
     found = set()
     if len(active) > 1 or (active and not s.options.active_by_stack_controllers):
+        board = s.board
+        collapsed = s.occ_bits[COLLAPSED]
+        owned = _stack_cells(s)
         for b in range(1, s.n + 1):
             if not s.marker_count[b]:
                 continue
-            for cells, owners in _components(s, b):
+            for part, owners in _components(board, collapsed | s.marker_bits[b], owned):
                 if owners < active:
-                    found.add(tuple(sorted(cells)))
+                    found.add(part)
         if len(active) > 1:
-            for cells, owners in _components(s, 0):
+            for part, owners in _components(board, collapsed, owned):
                 if len(owners) == 1 and owners < active:
-                    found.add(tuple(sorted(cells)))
-    return sorted(found)
+                    found.add(part)
+    return sorted(_cells_of(s.board, part) for part in found)
 
 
 def _has_stack_outside(s: GameState, p: int, region: tuple, recovery: bool) -> bool:

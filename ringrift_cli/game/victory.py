@@ -40,19 +40,24 @@ def check_victory(s: GameState) -> bool:
     if s.status != ACTIVE:
         return True
     n = s.n
+    # The max() tests only skip loops that cannot find a winner; this runs
+    # after every move.
     threshold = s.params.victory_threshold
-    for p in range(1, n + 1):
-        if s.elim[p] >= threshold:
-            _finish(s, p, RING_ELIMINATION)
-            return True
+    if max(s.elim) >= threshold:
+        for p in range(1, n + 1):
+            if s.elim[p] >= threshold:
+                _finish(s, p, RING_ELIMINATION)
+                return True
     territory = s.territory
-    total = sum(territory)
     minimum = s.params.territory_minimum
-    for p in range(1, n + 1):
-        if territory[p] >= minimum and territory[p] > total - territory[p]:
-            _finish(s, p, TERRITORY_CONTROL)
-            return True
-    with_stacks = [p for p in range(1, n + 1) if s.stacks_of[p]]
+    if max(territory) >= minimum:
+        total = sum(territory)
+        for p in range(1, n + 1):
+            if territory[p] >= minimum and territory[p] > total - territory[p]:
+                _finish(s, p, TERRITORY_CONTROL)
+                return True
+    stacks_of = s.stacks_of
+    with_stacks = [p for p in range(1, n + 1) if stacks_of[p]]
     if len(with_stacks) == 1:
         sole = with_stacks[0]
         if all(not s.has_rings_anywhere(q) for q in range(1, n + 1) if q != sole):

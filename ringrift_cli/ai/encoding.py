@@ -217,7 +217,7 @@ def _planes(s: GameState, enc: BoardEncoding) -> np.ndarray:
     out = np.zeros((enc.planes, enc.height * enc.width), dtype=np.float32)
     # bytes() of a list of small ints is the cheapest way into numpy.
     ctrl = np.frombuffer(bytes(s.ctrl), dtype=np.uint8)
-    stacks = np.flatnonzero(ctrl)
+    stacks = ctrl.nonzero()[0]
     if stacks.size:
         cells = stacks.tolist()
         height = s.height
@@ -241,16 +241,16 @@ def _planes(s: GameState, enc: BoardEncoding) -> np.ndarray:
         if rows:
             out[slot[rows] + 2, flat[cols]] = np.asarray(counts, dtype=np.float32) * scale
     marker = np.frombuffer(bytes(s.marker), dtype=np.uint8)
-    owned = np.flatnonzero(marker)
+    owned = marker.nonzero()[0]
     if owned.size:
         out[slot[marker[owned]] + 3, flat[owned]] = 1.0
     collapsed = np.frombuffer(bytes(s.collapsed), dtype=np.uint8)
-    owned = np.flatnonzero(collapsed)
+    owned = collapsed.nonzero()[0]
     if owned.size:
         out[slot[collapsed[owned]] + 4, flat[owned]] = 1.0
     shared = SEAT_PLANES * n
     out[shared] = t.valid
-    out[shared + 1, flat[np.flatnonzero(np.frombuffer(bytes(s.occ), dtype=np.uint8) == 0)]] = 1.0
+    out[shared + 1, flat[(np.frombuffer(bytes(s.occ), dtype=np.uint8) == 0).nonzero()[0]]] = 1.0
     if s.must_move >= 0:
         out[shared + 2, flat[s.must_move]] = 1.0
     if s.chain_pos >= 0:

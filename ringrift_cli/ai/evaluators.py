@@ -60,9 +60,6 @@ class _NetItem:
 class NetEvaluator:
     """A torch network: batched forward, softmax over the legal moves' policy indices."""
 
-    # run() spends its time inside torch, which releases the interpreter lock: the
-    # search can select the next leaves meanwhile.
-    overlaps = True
 
     def __init__(self, net, config_key: str, device: str = "cpu"):
         import torch
@@ -74,6 +71,10 @@ class NetEvaluator:
         torch.set_flush_denormal(True)
         self.torch = torch
         self.net = net.to(device).eval()
+        # On an accelerator the forward pass runs beside the interpreter, so the search
+        # selects the next leaves meanwhile; on a 2-core CPU the two fought over the
+        # cores and lost 25% (benchmarks/selfplay_bench.py), so there they alternate.
+        self.overlaps = str(device) != "cpu"
         self.device = device
         self.encoding = encoder_for(config_key)
         self.name = "net"
@@ -106,12 +107,11 @@ class NetEvaluator:
 def priors_for(logits: np.ndarray, index_sets: list[tuple[int, ...]], general) -> np.ndarray:
     """Softmax over the moves' indices: a direct path for the usual one-distinct-index-per-move case,
     the encoding's general rule (shared and multiple indices) otherwise."""
-    if all(len(group) == 1 for group in index_sets):
-        flat = [group[0] for group in index_sets]
-        if len(set(flat)) == len(flat):
-            chosen = logits[flat].astype(np.float64)
-            weights = np.exp(chosen - chosen.max())
-            return weights / weights.sum()
+    flat = [group[0] for group in index_sets if len(group) == 1]
+    if len(flat) == len(index_sets) and len(set(flat)) == len(flat):
+        chosen = logits[flat].astype(np.float64)
+        weights = np.exp(chosen - chosen.max())
+        return weights / weights.sum()
     return general(logits, index_sets)
 
 

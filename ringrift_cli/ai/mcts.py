@@ -170,7 +170,11 @@ class Search:
 
     @staticmethod
     def pick_child(node: Node) -> int:
-        return int(np.argmax(node.q + math.sqrt(node.total + 1) * node.scaled_priors / (1 + node.visits)))
+        scores = node.visits + 1.0
+        np.divide(node.scaled_priors, scores, out=scores)
+        scores *= math.sqrt(node.total + 1)
+        scores += node.q
+        return int(scores.argmax())
 
     # -- expansion and backup -----------------------------------------------
 

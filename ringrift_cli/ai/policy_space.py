@@ -230,7 +230,28 @@ def indices_for_moves(state: GameState, moves: list[Move]) -> list[tuple[int, ..
     """``move_indices`` for each move, sharing the position-wide work."""
     layout = layout_for(state.board.board_type)
     context = _Context(state, layout)
-    return [_indices(layout, context, m) for m in moves]
+    known = _fixed_indices(layout.board_type)
+    result = []
+    for m in moves:
+        found = known.get(m)
+        if found is None:
+            found = _indices(layout, context, m)
+            if m.kind in _POSITION_FREE and len(known) < _FIXED_CACHE_LIMIT:
+                known[m] = found
+        result.append(found)
+    return result
+
+
+# Move kinds whose indices depend on the move alone, not on the other legal moves:
+# the search asks for the same ones at nearly every leaf, so they are remembered.
+_POSITION_FREE = frozenset({PLACE_RING, MOVE_STACK, OVERTAKING_CAPTURE, CONTINUE_CAPTURE_SEGMENT,
+                            FORCED_ELIMINATION_MOVE, *EXTRA_TYPES})
+_FIXED_CACHE_LIMIT = 200_000  # about 50 MB at most; past it, indices are simply computed
+
+
+@lru_cache(maxsize=None)
+def _fixed_indices(board_type: str) -> dict:
+    return {}
 
 
 class _Context:

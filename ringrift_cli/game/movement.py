@@ -43,6 +43,19 @@ def stack_moves(s: GameState, c: int, p: int, out: list, capture_kind: str = OVE
 def capture_moves(s: GameState, c: int, p: int, kind: str, out: list) -> None:
     """Append every capture segment starting at ``c`` (only if ``p``
     controls the stack there)."""
+    for target, land in capture_landings(s, c, p):
+        out.append(make_move(kind, p, land, c, target))
+
+
+def has_capture_from(s: GameState, c: int, p: int) -> bool:
+    return next(capture_landings(s, c, p), None) is not None
+
+
+def capture_landings(s: GameState, c: int, p: int):
+    """Yield (target, landing) of every capture segment from ``c`` by ``p``:
+    along each ray the first stack is the target if its cap is no taller
+    than ours, and any empty-or-marker cell beyond it, up to the next stack,
+    is a landing once the whole jump covers at least our stack height."""
     if s.ctrl[c] != p:
         return
     occ = s.occ
@@ -65,35 +78,8 @@ def capture_moves(s: GameState, c: int, p: int, kind: str, out: list) -> None:
             if occ[land] >= STACK:
                 break
             if j + 1 >= h:
-                out.append(make_move(kind, p, land, c, cell))
+                yield cell, land
             j += 1
-
-
-def has_capture_from(s: GameState, c: int, p: int) -> bool:
-    if s.ctrl[c] != p:
-        return False
-    occ = s.occ
-    scap = s.cap
-    h = s.height[c]
-    mycap = s.cap[c]
-    for ray in s.board.rays[c]:
-        n = len(ray)
-        k = 0
-        while k < n and occ[ray[k]] < STACK:
-            k += 1
-        if k >= n:
-            continue
-        cell = ray[k]
-        if occ[cell] != STACK or scap[cell] > mycap:
-            continue
-        j = k + 1
-        while j < n:
-            if occ[ray[j]] >= STACK:
-                break
-            if j + 1 >= h:
-                return True
-            j += 1
-    return False
 
 
 def _path(s: GameState, src: int, dst: int) -> tuple:

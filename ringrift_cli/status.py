@@ -11,7 +11,7 @@ from .store.breakers import Breaker, list_breakers
 from .store.db import now
 from .store.events import Event, recent_events
 from .store.queue import STATUSES, Job
-from .store.status import claimed_jobs, dead_jobs, queue_depth
+from .store.status import DataRow, claimed_jobs, data_by_config, dead_jobs, queue_depth
 
 
 @dataclass
@@ -23,6 +23,7 @@ class Status:
     dead: list[Job]
     breakers: list[Breaker]
     events: list[Event]
+    data: list[DataRow] = field(default_factory=list)
     changed_settings: list[EffectiveSetting] = field(default_factory=list)
 
 
@@ -38,5 +39,6 @@ def collect_status(ctx: Context) -> Status:
         dead=dead_jobs(ctx.store, limit=20),
         breakers=list_breakers(ctx.store),
         events=recent_events(ctx.store, limit=ctx.setting("status.event_rows")),
+        data=data_by_config(ctx.store),
         changed_settings=[e for e in ctx.effective_settings if e.source != "default"],
     )

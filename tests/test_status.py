@@ -43,3 +43,15 @@ def test_breaker_opens_at_threshold_and_closes_on_success(store):
 def test_open_breaker_becomes_half_open_after_cooldown(store):
     breaker = record_failure(store, "host:x", "down", threshold=1, cooldown_seconds=0)
     assert breaker.effective_state(breaker.retry_at + 1) == "half_open"
+
+
+def test_status_counts_recorded_games_and_exported_samples(home):
+    run_cli("selfplay", "hex8_2p", "--games", "2", "--sims", "4", "--model", "none")
+    run_cli("selfplay", "hex8_2p", "--games", "1", "--sims", "4", "--model", "none", "--seed", "3")
+    before = json.loads(run_cli("status", "--json").output)["data"]
+    assert [(r["config_key"], r["games_shards"], r["games"], r["unexported_shards"], r["npz_shards"])
+            for r in before] == [("hex8_2p", 2, 3, 2, 0)]
+    run_cli("export", "hex8_2p")
+    [after] = json.loads(run_cli("status", "--json").output)["data"]
+    assert after["unexported_shards"] == 0 and after["npz_shards"] == 1 and after["samples"] > 0
+    assert "not exported" in run_cli("status").output

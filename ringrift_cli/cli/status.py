@@ -31,6 +31,7 @@ def status_json(snapshot: Status) -> dict:
         "dead": [job.to_dict() for job in snapshot.dead],
         "breakers": snapshot.breakers,
         "events": snapshot.events,
+        "data": snapshot.data,
         "changed_settings": [{"key": e.setting.key, "value": e.value, "source": e.source}
                              for e in snapshot.changed_settings],
     }
@@ -43,6 +44,13 @@ def render_status(snapshot: Status) -> None:
     for kind, counts in snapshot.depth.items():
         depth.add_row(kind, *(str(counts[s]) if counts[s] else "·" for s in STATUSES))
     out.print(depth)
+
+    if snapshot.data:
+        data = table("data", ["config", "games shards", "games", "not exported", "npz shards", "samples"])
+        for row in snapshot.data:
+            data.add_row(row.config_key, str(row.games_shards), str(row.games), str(row.unexported_shards),
+                         str(row.npz_shards), str(row.samples))
+        out.print(data)
 
     claimed = table(f"claimed ({len(snapshot.claimed)})", ["id", "kind", "config", "worker", "claimed", "lease left", "attempts"])
     for job in snapshot.claimed:

@@ -33,3 +33,29 @@ def dead_jobs(store: Store, limit: int = 50) -> list[Job]:
         "SELECT * FROM jobs WHERE status = 'dead' ORDER BY updated_at DESC LIMIT ?", (limit,)
     )
     return [Job.from_row(row) for row in rows]
+
+
+@dataclass(frozen=True)
+class DataRow:
+    config_key: str
+    games_shards: int
+    games: int
+    unexported_shards: int
+    npz_shards: int
+    samples: int
+
+
+def data_by_config(store: Store) -> list[DataRow]:
+    """Recorded games and exported samples per config key."""
+    rows = store.read(
+        "SELECT a.config_key AS config_key,"
+        " sum(a.kind = 'games') AS games_shards,"
+        " sum(CASE WHEN a.kind = 'games' THEN coalesce(json_extract(a.meta, '$.games'), 0) END) AS games,"
+        " sum(a.kind = 'games' AND NOT EXISTS (SELECT 1 FROM artifact_inputs i JOIN artifacts o"
+        "     ON o.id = i.artifact_id WHERE i.input_id = a.id AND o.kind = 'npz')) AS unexported,"
+        " sum(a.kind = 'npz') AS npz_shards,"
+        " sum(CASE WHEN a.kind = 'npz' THEN coalesce(json_extract(a.meta, '$.samples'), 0) END) AS samples"
+        " FROM artifacts a WHERE a.kind IN ('games', 'npz') GROUP BY a.config_key ORDER BY a.config_key"
+    )
+    return [DataRow(row["config_key"], row["games_shards"] or 0, row["games"] or 0, row["unexported"] or 0,
+                    row["npz_shards"] or 0, row["samples"] or 0) for row in rows]

@@ -107,3 +107,27 @@ def test_games_shard_that_changed_after_registration_is_not_exported(ctx, home, 
     assert result.exit_code == 2 and "does not match its sha256" in result.output
     assert list_artifacts(ctx.store, "square8_2p", "npz") == []
     assert q.list_jobs(ctx.store, kind="export")[0].status == "dead"
+
+
+def test_feature_memory_cap_splits_shards(home, recorded):
+    run_cli("config", "set", "export.max_shard_mb", "1")  # about 290 square8 samples of features
+    result = cli_json("export", "square8_2p")
+    assert len(result["shards"]) >= 2
+    assert all(shard["samples"] * 4 * 14 * 64 <= 2**20 for shard in result["shards"])
+
+
+def test_games_from_another_encoder_version_are_skipped_not_mixed(ctx, home, recorded):
+    import sqlite3
+
+    from ringrift_cli.files import sha256_of
+
+    old = home / recorded[0]["path"]
+    conn = sqlite3.connect(old)
+    conn.execute("UPDATE meta SET value = '0' WHERE key = 'encoder_version'")
+    conn.commit()
+    conn.close()
+    with ctx.store.write() as db:  # keep the registry truthful about the edited file
+        db.execute("UPDATE artifacts SET sha256 = ? WHERE path = ?", (sha256_of(old), recorded[0]["path"]))
+    result = cli_json("export", "square8_2p")
+    assert result["skipped_other_encoder"] == [recorded[0]["path"]]
+    assert result["games_shards_read"] == 1 and len(result["shards"]) == 1

@@ -72,7 +72,10 @@ def export(
     result = job.result
     if json_output:
         print_json({"job_id": job.id, "seconds": round(seconds, 2), **result})
-    elif not result["shards"]:
+        return
+    for path in result["skipped_other_encoder"]:
+        typer.echo(f"skipped {path}: recorded with another encoder version", err=True)
+    if not result["shards"]:
         typer.echo(f"job {job.id}: no new games to export for {config_key}")
     else:
         for shard in result["shards"]:

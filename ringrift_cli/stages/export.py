@@ -58,7 +58,10 @@ def export_handler(job: Job, jctx: JobContext) -> dict:
     pending = artifacts_not_yet_used(store, job.config_key, "games", by_kind="npz")
     encoding = encoder_for(job.config_key)
     written: list[tuple[Path, dict, tuple[int, ...], int]] = []
-    buffer, inputs = SampleBuffer(), []
+    buffer, inputs, skipped = SampleBuffer(), [], []
+    # The features dominate a shard's memory (60 kB a sample on the 25x25 board).
+    sample_bytes = 4 * encoding.planes * encoding.height * encoding.width
+    max_bytes = jctx.context.setting("export.max_shard_mb") * 2**20
     for number, artifact in enumerate(pending):
         jctx.progress(number, len(pending), artifact.path)
         path = jctx.home.root / artifact.path
@@ -68,24 +71,28 @@ def export_handler(job: Job, jctx: JobContext) -> dict:
             meta, games = read_games(path)
         except ShardFormatError as exc:
             raise UserError(str(exc)) from None
-        if meta.get("encoder_version") != ENCODER_VERSION or meta.get("config_key") != job.config_key:
-            raise UserError(f"games shard {artifact.path} was recorded for encoder {meta.get('encoder_version')} "
-                            f"/ {meta.get('config_key')}, this export needs {ENCODER_VERSION} / {job.config_key}")
+        if meta.get("config_key") != job.config_key:
+            raise UserError(f"games shard {artifact.path} holds {meta.get('config_key')} games, not {job.config_key}")
+        if meta.get("encoder_version") != ENCODER_VERSION:
+            # Its visit distributions are over another policy layout: never mixed in, kept for the record.
+            skipped.append(artifact.path)
+            continue
         inputs.append(artifact.id)
         for game in games:
             if game.status != "completed" or len(game.moves) < min_moves:
                 continue
-            # Shards end at game boundaries; only a single game longer than the cap exceeds it.
-            if len(buffer) and len(buffer) + len(game.moves) > max_samples:
+            # Shards end at game boundaries; only a single game longer than a cap exceeds it.
+            if len(buffer) and (len(buffer) + len(game.moves) > max_samples
+                                or (len(buffer) + len(game.moves)) * sample_bytes > max_bytes):
                 written.append(write_npz(jctx, job, buffer, len(written), encoding.policy_size, inputs))
                 buffer, inputs = SampleBuffer(), [artifact.id]
             add_game_samples(buffer, artifact, game)
     if len(buffer):
         written.append(write_npz(jctx, job, buffer, len(written), encoding.policy_size, inputs))
     jctx.progress(len(pending), len(pending), "registering")
-    results = register_npz(jctx, job, written, [a.id for a in pending])
-    return {"shards": results, "games_shards_read": len(pending),
-            "samples": sum(r["samples"] for r in results)}
+    results = register_npz(jctx, job, written, [a.id for a in pending if a.path not in skipped])
+    return {"shards": results, "games_shards_read": len(pending) - len(skipped),
+            "samples": sum(r["samples"] for r in results), "skipped_other_encoder": skipped}
 
 
 def add_game_samples(buffer: SampleBuffer, artifact: Artifact, game: GameRecord) -> None:

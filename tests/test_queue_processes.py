@@ -77,3 +77,19 @@ def test_sigkilled_worker_job_is_rerun_by_another_worker(store, subprocess_env, 
     late = run_cli("queue", "complete", str(job.id), "--worker", "victim", "--attempt", "1")
     assert late.exit_code == 2 and "no longer held" in late.output
     assert q.get_job(store, job.id).result["worker"] == "rescuer"
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_selfplay_gives_its_job_back_at_once(store, subprocess_env, home, stop):
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "ringrift_cli", "selfplay", "square8_2p", "--games", "50", "--sims", "16",
+         "--model", "none"], env=subprocess_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 60
+    while time.time() < deadline and not q.list_jobs(store, status="claimed"):
+        time.sleep(0.1)
+    time.sleep(1.0)
+    proc.send_signal(stop)
+    proc.wait(timeout=60)
+    [job] = q.list_jobs(store, kind="selfplay")
+    assert job.status == "queued" and job.attempts == 0 and job.claimed_by is None
+    assert "Traceback" not in proc.stderr.read().decode()

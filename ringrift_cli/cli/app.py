@@ -56,6 +56,17 @@ def register_commands() -> None:
 register_commands()
 
 
+def interrupt_on_sigterm() -> None:
+    """Treat SIGTERM (systemd, `timeout`, a scheduler) like Ctrl-C, so a running job is handed
+    back to the queue at once instead of waiting for its lease to run out."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def main() -> None:
     import os
 
@@ -63,4 +74,5 @@ def main() -> None:
 
     if COMPLETE_VAR in os.environ:
         enable_completion_answers()
+    interrupt_on_sigterm()
     app(prog_name="ringrift")

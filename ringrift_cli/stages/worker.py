@@ -18,7 +18,7 @@ from ..context import Context
 from ..errors import UserError
 from ..store import StateFileError, Store, open_store
 from ..store.queue import (Job, JobSpec, LeaseLost, QueuePolicy, claim, claim_job, complete, complete_and_claim,
-                           enqueue, fail, heartbeat)
+                           enqueue, fail, heartbeat, release)
 from .handlers import Handler, JobContext
 
 
@@ -58,7 +58,7 @@ def run_worker(
     job = claim(store, worker, runnable, policy, lease_seconds=lease) if runnable and wants_more() else None
     while job is not None:
         on_event("claimed", job)
-        result, error = run_handler(context, handlers[job.kind], job, worker, policy, lease, interval)
+        result, error = run_handler_releasing(context, handlers[job.kind], job, worker, policy, lease, interval)
         handled += 1
         next_kinds = runnable if wants_more() else ()
         next_job = None
@@ -78,6 +78,20 @@ def run_worker(
             next_job = claim(store, worker, next_kinds, policy, lease_seconds=lease)
         job = next_job
     return report
+
+
+def run_handler_releasing(context: Context, handler: Handler, job: Job, worker: str, policy: QueuePolicy,
+                          lease: float, interval: float, progress=lambda done, total, detail: None):
+    """``run_handler``, but Ctrl-C (or SIGTERM turned into KeyboardInterrupt) gives the job back
+    to the queue at once instead of leaving it claimed until its lease runs out."""
+    try:
+        return run_handler(context, handler, job, worker, policy, lease, interval, progress)
+    except KeyboardInterrupt:
+        try:
+            release(context.store, job.id, worker, job.attempts, "interrupted")
+        except LeaseLost:
+            pass
+        raise
 
 
 def run_handler(
@@ -154,7 +168,8 @@ def run_here(
     job, _ = enqueue(context.store, spec, policy)
     job = claim_job(context.store, job.id, worker, policy)
     interval = policy.lease_seconds * context.setting("worker.heartbeat_fraction")
-    result, error = run_handler(context, handler, job, worker, policy, policy.lease_seconds, interval, progress)
+    result, error = run_handler_releasing(context, handler, job, worker, policy, policy.lease_seconds, interval,
+                                          progress)
     if error is not None:
         failed = fail(context.store, job.id, worker, job.attempts, error.message, policy, retry=not error.permanent)
         raise StageFailed(f"{job.kind} job {job.id} failed: {error.message} (now {failed.status})")

@@ -29,6 +29,7 @@ EVENT_SCHEMAS: dict[str, dict[str, Any]] = {
                    "next_status": str, "not_before": OptionalFloat},
     "job_lease_expired": {"kind": str, "worker": OptionalStr, "attempt": int,
                           "next_status": str, "not_before": OptionalFloat},
+    "job_released": {"kind": str, "worker": str, "reason": str},
     "job_retried": {"kind": str, "previous_status": str},
     "job_cancelled": {"kind": str, "previous_status": str},
     "jobs_purged": {"statuses": list, "older_than_seconds": Number, "count": int},

@@ -324,6 +324,19 @@ def release_in(
     return Job.from_row(row)
 
 
+def release(store: Store, job_id: int, worker: str, attempt: int | None, reason: str) -> Job:
+    """Give a held job back at once without using up an attempt (the worker was interrupted,
+    not the job at fault); the next claim may take it immediately."""
+    with store.write() as conn:
+        at = now()
+        job = fenced_update(conn, job_id, worker, attempt,
+                            "status = 'queued', claimed_by = NULL, lease_until = NULL, attempts = attempts - 1,"
+                            " not_before = ?, updated_at = ?", (at, at))
+        append_event(conn, "job_released", {"kind": job.kind, "worker": worker, "reason": reason},
+                     config_key=job.config_key, job_id=job.id, at=at)
+        return job
+
+
 def reap_expired(store: Store, policy: QueuePolicy = QueuePolicy()) -> list[Job]:
     """Return every claimed job whose lease has passed to the queue (or to dead)."""
     with store.write() as conn:

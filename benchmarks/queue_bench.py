@@ -32,14 +32,14 @@ def fill_queue(path: Path, jobs: int) -> None:
     store, _ = create_store(path)
     with store.write() as conn:
         for i in range(jobs):
-            q.enqueue_in(conn, q.JobSpec("selfplay", "hex8_2p", params={"i": i}), q.QueuePolicy())
+            q.enqueue_in(conn, q.JobSpec("selfplay", "hex8_2p", params={"i": i}), q.default_policy())
     store.close()
 
 
 def queue_worker(path: str, name: str, start: mp.Event, done: mp.Queue) -> None:
     """The worker loop's own calls: claim, then complete-and-claim-next in one commit."""
     store = open_store(Path(path))
-    policy = q.QueuePolicy()
+    policy = q.default_policy()
     start.wait()
     count = 0
     job = q.claim(store, name, ("selfplay",), policy, lease_seconds=600)
@@ -55,7 +55,7 @@ def queue_worker_separate(path: str, name: str, start: mp.Event, done: mp.Queue)
     store = open_store(Path(path))
     start.wait()
     count = 0
-    while (job := q.claim(store, name, ("selfplay",), q.QueuePolicy(), lease_seconds=600)) is not None:
+    while (job := q.claim(store, name, ("selfplay",), q.default_policy(), lease_seconds=600)) is not None:
         q.complete(store, job.id, name, job.attempts, {"ok": True})
         count += 1
     store.close()

@@ -5,6 +5,7 @@ Run from the repository root: python scripts/make_example_db.py
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import tempfile
 from pathlib import Path
@@ -18,7 +19,7 @@ OUT = Path(__file__).resolve().parents[1] / "queue.db.example"
 
 
 def fill(store) -> None:
-    policy = q.QueuePolicy(backoff_base_seconds=0)
+    policy = dataclasses.replace(q.default_policy(), backoff_base_seconds=0)
     for key in ("hex8_2p", "square8_2p"):
         for shard in range(3):
             q.enqueue(store, q.JobSpec("selfplay", key, params={"games": 200, "model": "best"},

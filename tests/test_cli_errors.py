@@ -41,12 +41,12 @@ def claimed_job(home):
     (["queue", "add", "train", "square8_5p"], ["unknown config key"]),
     (["queue", "add", "train", "hex8_2p", "--param", "games"], ["malformed --param"]),
     (["queue", "add", "train", "hex8_2p", "--param", "=3"], ["malformed --param"]),
-    (["queue", "add", "train", "hex8_2p", "--priority", "-3"], ["priority must be 0 or more"]),
+    (["queue", "add", "train", "hex8_2p", "--priority", "-3"], ["priority must be between 0"]),
     (["queue", "add", "train", "hex8_2p", "--max-attempts", "0"], ["max attempts"]),
     (["queue", "complete", "1", "--worker", "w1", "--result", "{not json"], ["not valid JSON"]),
     (["queue", "complete", "1", "--worker", "w1", "--result", "[1, 2]"], ["JSON object"]),
     (["queue", "complete", "1", "--worker", "intruder"], ["no longer held"]),
-    (["queue", "heartbeat", "1", "--worker", "w1", "--attempt", "7"], ["no longer held"]),
+    (["queue", "heartbeat", "1", "--worker", "w1", "--claim", "7"], ["no longer held"]),
     (["queue", "fail", "99", "--worker", "w1", "--error", "x"], ["no job 99"]),
     (["queue", "ls", "--status", "sleeping"], ["unknown status"]),
     (["queue", "ls", "--kind", "dance"], ["unknown job kind"]),
@@ -58,6 +58,13 @@ def claimed_job(home):
     (["config", "set", "queue.max_attempts", "0"], ["at least 1"]),
     (["config", "set", "queue.lease_seconds", "nan"], ["a number"]),
     (["config", "set", "no.such.key", "1"], ["unknown setting"]),
+    (["queue", "show", str(2**70)], ["Invalid value"]),
+    (["queue", "add", "train", "hex8_2p", "--priority", str(2**70)], ["Invalid value"]),
+    (["queue", "add", "train", "hex8_2p", "--max-attempts", "1000"], ["Invalid value"]),
+    (["queue", "claim", "--worker", "w", "--lease", "1e309"], ["Invalid value"]),
+    (["queue", "claim", "--worker", "w", "--lease", "nan"], ["lease must be"]),
+    (["queue", "heartbeat", "1", "--worker", "w1", "--lease", "1e12"], ["Invalid value"]),
+    (["queue", "complete", "1", "--worker", "w1", "--result", '{"a": NaN}'], ["not valid JSON"]),
 ])
 def test_bad_input_exits_2_and_changes_nothing(home, claimed_job, args, words):
     before = file_contents(home / "queue.db")

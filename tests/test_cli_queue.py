@@ -22,7 +22,7 @@ def test_shell_worker_cycle_add_claim_heartbeat_complete(home):
     assert job["id"] == added["id"] and job["attempts"] == 1
     beat = as_json(run_cli("queue", "heartbeat", str(job["id"]), "--worker", "sh1", "--lease", "300", "--json"))
     assert beat["lease_until"] > job["lease_until"]
-    done = as_json(run_cli("queue", "complete", str(job["id"]), "--worker", "sh1", "--attempt", "1",
+    done = as_json(run_cli("queue", "complete", str(job["id"]), "--worker", "sh1", "--claim", "1",
                            "--result", '{"games": 12}', "--json"))
     assert done["status"] == "done" and done["result"] == {"games": 12}
     shown = as_json(run_cli("queue", "show", str(job["id"]), "--json"))

@@ -91,7 +91,7 @@ def test_fail_requeues_with_backoff_and_keeps_error(store):
 
 
 def test_backoff_doubles_and_is_capped():
-    policy = q.QueuePolicy(backoff_base_seconds=10, backoff_max_seconds=35)
+    policy = q.QueuePolicy(lease_seconds=60, max_attempts=3, backoff_base_seconds=10, backoff_max_seconds=35)
     assert [policy.backoff(n) for n in (1, 2, 3, 4)] == [10, 20, 35, 35]
 
 
@@ -204,3 +204,29 @@ def test_complete_and_claim_share_one_transaction(store):
     with pytest.raises(q.LeaseLost):
         q.complete_and_claim(store, nxt, "w", {}, ("selfplay",), FAST)
     assert q.get_job(store, third.id).status == "queued"  # the refused completion claimed nothing
+
+
+def test_claim_number_fences_a_stale_holder_with_the_same_name_after_retry(store):
+    add(store)
+    stale = q.claim(store, "host1", ("selfplay",), FAST, lease_seconds=0.01)
+    time.sleep(0.03)
+    q.reap_expired(store, FAST)
+    # The job is queued again (attempt 1 of 2 used): use up the second attempt, then retry it.
+    second = q.claim(store, "other", ("selfplay",), FAST)
+    q.fail(store, second.id, "other", second.claim_seq, "boom", FAST)
+    assert q.get_job(store, second.id).status == "dead"
+    q.retry(store, second.id)
+    fresh = q.claim(store, "host1", ("selfplay",), FAST)
+    assert fresh.attempts == stale.attempts == 1 and fresh.claim_seq == 3
+    with pytest.raises(q.LeaseLost):
+        q.complete(store, stale.id, "host1", stale.claim_seq, {"from": "stale"})
+    assert q.complete(store, fresh.id, "host1", fresh.claim_seq, {}).status == "done"
+
+
+def test_unreasonable_leases_and_priorities_are_refused(store):
+    add(store)
+    for lease in (float("inf"), float("nan"), 0, -5, 1e12):
+        with pytest.raises(UserError, match="lease"):
+            q.claim(store, "w", ("selfplay",), FAST, lease_seconds=lease)
+    with pytest.raises(UserError, match="priority"):
+        add(store, priority=2**70)

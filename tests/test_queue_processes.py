@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 def test_eight_processes_complete_5000_jobs_exactly_once(store, subprocess_env):
     with store.write() as conn:
         for i in range(5000):
-            q.enqueue_in(conn, q.JobSpec("selfplay", "square8_2p", params={"i": i}), q.QueuePolicy())
+            q.enqueue_in(conn, q.JobSpec("selfplay", "square8_2p", params={"i": i}), q.default_policy())
     workers = [
         subprocess.Popen([PYTHON, str(SUPPORT / "claim_loop.py"), f"w{n}"], env=subprocess_env,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -74,7 +74,7 @@ def test_sigkilled_worker_job_is_rerun_by_another_worker(store, subprocess_env, 
     assert finished.result["worker"] == "rescuer"
     with pytest.raises(q.LeaseLost):
         q.complete(store, job.id, "victim", 1, {"late": True})
-    late = run_cli("queue", "complete", str(job.id), "--worker", "victim", "--attempt", "1")
+    late = run_cli("queue", "complete", str(job.id), "--worker", "victim", "--claim", "1")
     assert late.exit_code == 2 and "no longer held" in late.output
     assert q.get_job(store, job.id).result["worker"] == "rescuer"
 

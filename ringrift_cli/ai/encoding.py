@@ -188,73 +188,122 @@ def encoder_for(config_key: str) -> BoardEncoding:
     )
 
 
-@dataclass(frozen=True, eq=False)
-class _Tables:
-    flat_array: np.ndarray
-    valid: np.ndarray  # float32 [H*W]
-    scale: float  # 1 / longest ray
-
-
-@lru_cache(maxsize=None)
-def _tables(board_type: str) -> _Tables:
-    grid = grid_for(board_type)
-    return _Tables(grid.flat_array, grid.valid.astype(np.float32), 1.0 / layout_for(board_type).max_distance)
-
-
 def encode_state(state: GameState) -> tuple[np.ndarray, np.ndarray]:
     """(planes float32 [C, H, W], globals float32 [G]) of ``state`` seen by
     the player to move (module docstring for the layout)."""
-    enc = encoder_for(f"{state.board.board_type}_{state.n}p")
+    enc = _encoding_of(state.board.board_type, state.n)
     return _planes(state, enc), _globals(state, enc)
 
 
-def _planes(s: GameState, enc: BoardEncoding) -> np.ndarray:
-    t = _tables(enc.board_type)
-    n = s.n
-    flat = t.flat_array
-    scale = t.scale
-    slot = _seat_plane(n, s.current)
-    out = np.zeros((enc.planes, enc.height * enc.width), dtype=np.float32)
-    # bytes() of a list of small ints is the cheapest way into numpy.
-    ctrl = np.frombuffer(bytes(s.ctrl), dtype=np.uint8)
-    stacks = ctrl.nonzero()[0]
-    if stacks.size:
-        cells = stacks.tolist()
-        height = s.height
-        cap = s.cap
-        where = flat[stacks]
-        base = slot[ctrl[stacks]]
-        out[base, where] = np.asarray([height[c] for c in cells], dtype=np.float32) * scale
-        out[base + 1, where] = np.asarray([cap[c] for c in cells], dtype=np.float32) * scale
-        rings = s.rings
-        rows: list = []
-        cols: list = []
-        counts: list = []
-        for c in cells:
-            extra = height[c] - cap[c]
-            if extra:
-                below = rings[c][:extra]
-                for q in set(below):
-                    rows.append(q)
-                    cols.append(c)
-                    counts.append(below.count(q))
-        if rows:
-            out[slot[rows] + 2, flat[cols]] = np.asarray(counts, dtype=np.float32) * scale
-    marker = np.frombuffer(bytes(s.marker), dtype=np.uint8)
-    owned = marker.nonzero()[0]
-    if owned.size:
-        out[slot[marker[owned]] + 3, flat[owned]] = 1.0
-    collapsed = np.frombuffer(bytes(s.collapsed), dtype=np.uint8)
-    owned = collapsed.nonzero()[0]
-    if owned.size:
-        out[slot[collapsed[owned]] + 4, flat[owned]] = 1.0
+@lru_cache(maxsize=None)
+def _encoding_of(board_type: str, n: int) -> BoardEncoding:
+    # Keyed by the parts, not the config key, to spare formatting that key at every search leaf.
+    return encoder_for(f"{board_type}_{n}p")
+
+
+# The search encodes one position per leaf, so ``_planes`` is a hot path: rather than a
+# numpy call per plane family, each cell's facts are laid out as bytes in five sections
+# and a single scatter writes them. A section writes every cell once, into the plane its
+# code selects; a cell without the fact writes 0.0 into a plane that is 0.0 there anyway
+# (an empty cell has no height in plane 0), so the writes never collide and the result
+# equals writing the non-zero entries alone. bytes.translate adds each section's offset
+# to its codes (a C loop, far cheaper than a numpy call on so few cells).
+_SECTIONS = 5  # stack height, cap height, marker, collapse (by owner), emptiness (occupancy)
+_CODES = 8  # room for every code of a section: owners 0..4, occupancy 0..3
+_BINARY = 256 - 3 * _CODES  # value codes of markers, collapses and occupancy; heights stay below
+
+
+def _shift(offset: int) -> bytes:
+    return bytes((code + offset) % 256 for code in range(256))
+
+
+_PLANE_SHIFTS = tuple(_shift(k * _CODES) for k in range(_SECTIONS))
+_VALUE_SHIFTS = tuple(_shift(_BINARY + k * _CODES) for k in range(3))
+
+
+@dataclass(frozen=True, eq=False)
+class _Scatter:
+    template: np.ndarray  # float32 [planes * area]: zero but the board-cell plane
+    plane_at: tuple  # per mover: int64 [sections * codes], the flat start of the plane a (section, code) writes
+    values: np.ndarray  # float32 [256]: height * scale below _BINARY, then 0/1 per marker, collapse, occupancy
+    flat: np.ndarray  # int64 [sections * T]: each cell's grid position, once per section
+    cell_flat: tuple  # each cell's grid position
+    seat_plane: tuple  # per mover: ``_seat_plane`` as a list
+    scale: float  # 1 / longest ray
+    area: int
+
+
+@lru_cache(maxsize=None)
+def _scatter(board_type: str, n: int) -> _Scatter:
+    grid = grid_for(board_type)
+    area = grid.area
+    scale = 1.0 / layout_for(board_type).max_distance
     shared = SEAT_PLANES * n
-    out[shared] = t.valid
-    out[shared + 1, flat[(np.frombuffer(bytes(s.occ), dtype=np.uint8) == 0).nonzero()[0]]] = 1.0
+    template = np.zeros((shared + SHARED_PLANES, area), dtype=np.float32)
+    template[shared] = grid.valid
+    plane_at = [None]
+    for mover in range(1, n + 1):
+        slot = _seat_plane(n, mover).tolist()
+        table = np.zeros((_SECTIONS, _CODES), dtype=np.int64)
+        for code in range(n + 1):
+            table[0:4, code] = [slot[code], slot[code] + 1, slot[code] + 3, slot[code] + 4]
+        table[4] = shared + 1
+        plane_at.append((table * area).ravel())
+    # The same float32 products as scaling a float32 array of heights.
+    values = np.arange(256, dtype=np.float32) * scale
+    binary = np.zeros((3, _CODES), dtype=np.float32)
+    binary[0:2, 1:] = 1.0  # any owner
+    binary[2, 0] = 1.0  # occupancy EMPTY
+    values[_BINARY:] = binary.ravel()
+    return _Scatter(
+        template.ravel(), tuple(plane_at), values, np.tile(grid.flat_array, _SECTIONS), grid.flat,
+        (None,) + tuple(_seat_plane(n, mover).tolist() for mover in range(1, n + 1)), scale, area,
+    )
+
+
+def _planes(s: GameState, enc: BoardEncoding) -> np.ndarray:
+    t = _scatter(enc.board_type, s.n)
+    height = s.height
+    cap = s.cap
+    ctrl = bytearray(s.ctrl)
+    marker = bytearray(s.marker)
+    collapsed = bytearray(s.collapsed)
+    occ = bytearray(s.occ)
+    shift = _PLANE_SHIFTS
+    codes = (ctrl + ctrl.translate(shift[1]) + marker.translate(shift[2]) + collapsed.translate(shift[3])
+             + occ.translate(shift[4]))
+    where = t.plane_at[s.current].take(np.frombuffer(codes, np.uint8))
+    where += t.flat
+    out = t.template.copy()
+    if s.params.rings_per_player * s.n < _BINARY:  # no stack can reach the value codes of markers
+        shift = _VALUE_SHIFTS
+        codes = (bytearray(height) + bytearray(cap) + marker.translate(shift[0]) + collapsed.translate(shift[1])
+                 + occ.translate(shift[2]))
+        out[where] = t.values.take(np.frombuffer(codes, np.uint8))
+    else:  # a raised ring supply: heights computed as they come
+        sizes = np.asarray(height + cap, dtype=np.float32) * t.scale
+        facts = np.frombuffer(marker + collapsed + occ, dtype=np.uint8)
+        out[where] = np.concatenate([sizes, t.values[_BINARY:].take(facts + np.repeat([0, 8, 16], len(height)))])
+    if height != cap:  # some stack holds rings below its cap
+        slot = t.seat_plane[s.current]
+        flat = t.cell_flat
+        area = t.area
+        rings = s.rings
+        spots: list = []
+        counts: list = []
+        for stacks in s.stacks_of:
+            for c in stacks:
+                extra = height[c] - cap[c]
+                if extra:
+                    below = rings[c][:extra]
+                    for q in set(below):
+                        spots.append((slot[q] + 2) * area + flat[c])
+                        counts.append(below.count(q))
+        out[spots] = np.asarray(counts, dtype=np.float32) * t.scale
     if s.must_move >= 0:
-        out[shared + 2, flat[s.must_move]] = 1.0
+        out[(SEAT_PLANES * s.n + 2) * t.area + t.cell_flat[s.must_move]] = 1.0
     if s.chain_pos >= 0:
-        out[shared + 3, flat[s.chain_pos]] = 1.0
+        out[(SEAT_PLANES * s.n + 3) * t.area + t.cell_flat[s.chain_pos]] = 1.0
     return out.reshape(enc.planes, enc.height, enc.width)
 
 
@@ -282,25 +331,49 @@ def _constants(params) -> tuple:
     )
 
 
+@lru_cache(maxsize=None)
+def _seat_slots(n: int, mover: int) -> tuple:
+    """The absolute seat in each seat slot (slot 0 = the mover)."""
+    return tuple((mover - 1 + j) % n + 1 for j in range(n))
+
+
+@lru_cache(maxsize=None)
+def _mover_one_hot(n: int, mover: int) -> tuple:
+    return tuple(1.0 if p == mover else 0.0 for p in range(1, n + 1))
+
+
+_PHASE_ONE_HOT = {name: tuple(1.0 if other == name else 0.0 for other in PHASE_ORDER) for name in PHASE_ORDER}
+_NO_PHASE = (0.0,) * len(PHASE_ORDER)
+_last_constants: tuple = (None, None)  # (params, _constants(params)): hashing GameParams costs more than the rest
+
+
 def _globals(s: GameState, enc: BoardEncoding) -> np.ndarray:
+    global _last_constants
     n = s.n
     mover = s.current
     params = s.params
-    per_ring, per_elim, per_terr, per_cell, config = _constants(params)
-    g = []
-    for j in range(n):
-        p = (mover - 1 + j) % n + 1
+    last = _last_constants
+    if last[0] is not params:
+        last = _last_constants = (params, _constants(params))
+    per_ring, per_elim, per_terr, per_cell, config = last[1]
+    hand = s.hand
+    elim = s.elim
+    territory = s.territory
+    on_board = s.on_board
+    marker_count = s.marker_count
+    lps_excl = s.lps_excl
+    g: list = []
+    for p in _seat_slots(n, mover):
         g += (
-            s.hand[p] * per_ring,
-            s.elim[p] * per_elim,
-            s.territory[p] * per_terr,
-            s.on_board[p] * per_ring,
-            s.marker_count[p] * per_cell,
-            1.0 if s.hand[p] > 0 or s.on_board[p] > 0 else 0.0,
-            1.0 if s.lps_excl == p else 0.0,
+            hand[p] * per_ring,
+            elim[p] * per_elim,
+            territory[p] * per_terr,
+            on_board[p] * per_ring,
+            marker_count[p] * per_cell,
+            1.0 if hand[p] > 0 or on_board[p] > 0 else 0.0,
+            1.0 if lps_excl == p else 0.0,
         )
-    phase = s.phase
-    g += [1.0 if phase == name else 0.0 for name in PHASE_ORDER]
+    g += _PHASE_ONE_HOT.get(s.phase, _NO_PHASE)
     g += (
         float(s.must_move >= 0),
         float(s.chain_pos >= 0),
@@ -312,7 +385,7 @@ def _globals(s: GameState, enc: BoardEncoding) -> np.ndarray:
         float(bool(s.options.swap_rule) and n == 2 and not s.swapped),
         float(bool(s.swapped)),
     )
-    g += [1.0 if p == mover else 0.0 for p in range(1, n + 1)]
+    g += _mover_one_hot(n, mover)
     g += config
     g.append(min(s.ply / max(params.move_cap, 1), 1.0))
     g.append(min(s.lps_count / max(s.options.lps_rounds, 1), 1.0))

@@ -39,8 +39,18 @@ DIRICHLET_ALPHA = {"square8": 0.3, "square19": 0.15, "hex8": 0.2, "hexagonal": 0
 
 
 class Node:
-    __slots__ = ("mover", "moves", "priors", "scaled_priors", "visits", "value_sums", "q", "fpu", "children",
-                 "terminal", "seat_value_sum", "total")
+    """One expanded position: per legal move, its prior, visit count and value sum for ``mover``.
+
+    ``visits``, ``value_sums`` and ``mean_values()`` are what callers read. Inside, the
+    per-visit updates (several per edge of every descent) work on Python floats, which
+    cost a fraction of numpy's scalar indexing; only the two vectors that picking a child
+    combines are numpy arrays, each kept current edge by edge:
+    ``q`` (mean value, or the first-play value while unvisited) and ``u`` (the
+    exploration weight c_puct * prior / (visits + 1)).
+    """
+
+    __slots__ = ("mover", "moves", "priors", "scaled", "counts", "sums", "q", "u", "fpu", "children",
+                 "terminal", "seat_sums", "total")
 
     def __init__(self, mover: int, moves: list[Move] | None, priors: np.ndarray | None,
                  terminal: np.ndarray | None = None, first_play: float = 0.0, c_puct: float = 1.0):
@@ -48,34 +58,57 @@ class Node:
         self.moves = moves
         count = len(moves) if moves else 0
         self.priors = priors
-        self.scaled_priors = c_puct * priors if priors is not None else None
-        self.visits = np.zeros(count, dtype=np.float64)
-        self.value_sums = np.zeros(count, dtype=np.float64)
-        # Mean value of each edge for the mover, kept up to date on every visit so that
-        # picking a child is one vector expression; unvisited edges hold the first-play value.
+        self.counts = [0.0] * count
+        self.sums = [0.0] * count
         self.fpu = first_play
         self.q = np.full(count, first_play, dtype=np.float64)
+        if priors is not None:
+            scaled = c_puct * priors
+            self.scaled = scaled.tolist()
+            self.u = np.asarray(scaled, dtype=np.float64)  # scaled / (0 visits + 1), the same bits
+        else:
+            self.u = np.zeros(count)
+            self.scaled = [0.0] * count
         self.children: list = [None] * count
         self.terminal = terminal  # per-seat values when the game is over here
-        self.seat_value_sum: np.ndarray | None = None
+        self.seat_sums: list | None = None
         self.total = 0
+
+    @property
+    def visits(self) -> np.ndarray:
+        """Visits per move (those in flight included)."""
+        return np.array(self.counts, dtype=np.float64)
+
+    @property
+    def value_sums(self) -> np.ndarray:
+        """Summed value per move for the mover."""
+        return np.array(self.sums, dtype=np.float64)
+
+    @property
+    def seat_value_sum(self) -> np.ndarray | None:
+        return None if self.seat_sums is None else np.array(self.seat_sums, dtype=np.float64)
 
     def set_priors(self, priors: np.ndarray, c_puct: float) -> None:
         self.priors = priors
-        self.scaled_priors = c_puct * priors
+        scaled = c_puct * priors
+        self.scaled = scaled.tolist()
+        self.u = scaled / (self.visits + 1.0)
 
     def visit_edge(self, index: int, value: float, count: int = 1) -> None:
-        visits = self.visits[index] + count
-        self.visits[index] = visits
-        self.value_sums[index] += value
-        self.q[index] = self.value_sums[index] / visits if visits > 0 else self.fpu
+        visits = self.counts[index] + count
+        self.counts[index] = visits
+        total = self.sums[index] + value
+        self.sums[index] = total
+        self.q[index] = total / visits if visits > 0 else self.fpu
+        self.u[index] = self.scaled[index] / (visits + 1.0)
 
-    def add_value(self, values: np.ndarray) -> None:
+    def add_value(self, values) -> None:
         self.total += 1
-        self.seat_value_sum = values.copy() if self.seat_value_sum is None else self.seat_value_sum + values
+        sums = self.seat_sums
+        self.seat_sums = list(values) if sums is None else [a + b for a, b in zip(sums, values)]
 
     def mean_values(self) -> np.ndarray:
-        return self.seat_value_sum / self.total
+        return np.array(self.seat_sums, dtype=np.float64) / self.total
 
 
 # Marks a child whose first evaluation is in flight, so a second descent in the same batch stops short of it.
@@ -126,8 +159,12 @@ class Search:
         path: list[tuple[Node, int]] = []
         undo_tokens = []
         node = self.root
+        sqrt = math.sqrt
         while True:
-            index = self.pick_child(node)
+            # pick_child, inlined: this loop runs for every edge of every descent.
+            scores = node.u * sqrt(node.total + 1)
+            scores += node.q
+            index = int(scores.argmax())
             path.append((node, index))
             child = node.children[index]
             if child is PENDING:
@@ -159,20 +196,26 @@ class Search:
         return ticket, item
 
     def unwind(self, undo_tokens: list) -> None:
+        state = self.state
         for token in reversed(undo_tokens):
-            undo_move(self.state, token)
+            undo_move(state, token)
 
     def apply_virtual_loss(self, path: list) -> None:
+        """``visit_edge(index, -VIRTUAL_LOSS)`` on every edge of ``path``, inlined (hot path)."""
         self.in_flight += 1
         for node, index in path:
-            node.visit_edge(index, -VIRTUAL_LOSS)
+            visits = node.counts[index] + 1
+            node.counts[index] = visits
+            total = node.sums[index] - VIRTUAL_LOSS
+            node.sums[index] = total
+            node.q[index] = total / visits
+            node.u[index] = node.scaled[index] / (visits + 1.0)
             node.total += 1
 
     @staticmethod
     def pick_child(node: Node) -> int:
-        scores = node.visits + 1.0
-        np.divide(node.scaled_priors, scores, out=scores)
-        scores *= math.sqrt(node.total + 1)
+        """The PUCT choice at ``node`` (``select_leaf`` inlines it)."""
+        scores = node.u * math.sqrt(node.total + 1)
         scores += node.q
         return int(scores.argmax())
 
@@ -182,9 +225,6 @@ class Search:
         """Attach the ticket's leaf (with ``evaluation`` unless its value was known) and back up."""
         self.in_flight -= 1
         path = ticket.path
-        for node, index in path:  # take the virtual loss back
-            node.visit_edge(index, VIRTUAL_LOSS, count=-1)
-            node.total -= 1
         values = ticket.values
         if ticket.expand is not None:
             mover, moves = ticket.expand
@@ -203,10 +243,18 @@ class Search:
         else:
             parent, index = path[-1]
             leaf = parent.children[index]
+        values = values.tolist()
         leaf.add_value(values)
+        # Taking the virtual loss back (one visit less, VIRTUAL_LOSS added) and backing up
+        # (one visit more, the value added), fused: the visit count and exploration weight
+        # end as they were, and the value sum sees the same two additions in the same order.
         for node, index in path:
-            node.visit_edge(index, values[node.mover - 1])
-            node.add_value(values)
+            total = node.sums[index] + VIRTUAL_LOSS
+            total += values[node.mover - 1]
+            node.sums[index] = total
+            node.q[index] = total / node.counts[index]
+            sums = node.seat_sums
+            node.seat_sums = list(values) if sums is None else [a + b for a, b in zip(sums, values)]
 
     # -- root ------------------------------------------------------------------
 

@@ -22,9 +22,18 @@ HomeOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
 WorkerOption = Annotated[str, typer.Option("--worker", "-w", help="Name of the worker holding the claim.")]
-AttemptOption = Annotated[
+MAX_INT = 2**63 - 1  # SQLite's integers; anything larger is a typo, not a request
+MAX_LEASE = 86_400.0
+
+ClaimOption = Annotated[
     Optional[int],
-    typer.Option("--attempt", help="Attempt number from the claim; fences out a stale claim of the same worker name."),
+    typer.Option("--claim", help="Claim number printed by `queue claim` (field claim_seq); fences out a stale "
+                 "holder that used the same worker name.", min=1, max=MAX_INT),
+]
+LeaseOption = Annotated[
+    Optional[float],
+    typer.Option("--lease", help="Lease in seconds (1 to 86400). Default: setting queue.lease_seconds.",
+                 min=1, max=MAX_LEASE),
 ]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
@@ -56,9 +65,13 @@ def parse_params(items: list[str] | None) -> dict:
     return params
 
 
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
 def parse_json_object(text: str, what: str) -> dict:
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_reject_constant)
     except ValueError as exc:
         raise UserError(f"{what} is not valid JSON: {exc}") from None
     if not isinstance(value, dict):

@@ -11,14 +11,14 @@ from ..keys import check_config_key, check_stage, parse_stage_list, STAGES
 from ..store import queue as jobs
 from ..store.events import events_for_job
 from ..store.status import dead_jobs
-from .options import (AttemptOption, HomeOption, JsonOption, WorkerOption, parse_duration,
+from .options import (MAX_INT, ClaimOption, HomeOption, JsonOption, LeaseOption, WorkerOption, parse_duration,
                       parse_json_object, parse_params)
 from .render import age, clock, console, print_json, short, table
 
 queue_app = typer.Typer(help="Add, inspect, claim and finish jobs in the work-queue.", no_args_is_help=True)
 
 NO_JOB_EXIT = 3
-JobId = Annotated[int, typer.Argument(help="Job id.", min=1, show_default=False)]
+JobId = Annotated[int, typer.Argument(help="Job id.", min=1, max=MAX_INT, show_default=False)]
 
 
 @queue_app.command("add")
@@ -26,9 +26,9 @@ def add(
     kind: Annotated[str, typer.Argument(help=f"Pipeline stage: {', '.join(STAGES)}.", show_default=False)],
     config_key: Annotated[str, typer.Argument(help="Config key, e.g. hex8_2p.", show_default=False)],
     param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="KEY=VALUE job parameter (value read as JSON if it parses); repeatable.")] = None,
-    priority: Annotated[int, typer.Option(help="Higher runs first; 0 or more.")] = 0,
+    priority: Annotated[int, typer.Option(help="Higher runs first; 0 or more.", max=MAX_INT)] = 0,
     dedup: Annotated[Optional[str], typer.Option("--dedup", help="Idempotency key: adding the same key again adds nothing.")] = None,
-    max_attempts: Annotated[Optional[int], typer.Option(help="Claims before the job goes dead. Default: setting queue.max_attempts.")] = None,
+    max_attempts: Annotated[Optional[int], typer.Option(help="Claims before the job goes dead (1 to 100). Default: setting queue.max_attempts.", max=100)] = None,
     host: Annotated[Optional[str], typer.Option(help="Pin the job to this host name.")] = None,
     home: HomeOption = None,
     json_output: JsonOption = False,
@@ -51,7 +51,7 @@ def add(
 def ls(
     status: Annotated[Optional[str], typer.Option(help="Only jobs with this status: " + ", ".join(jobs.STATUSES) + ".")] = None,
     kind: Annotated[Optional[str], typer.Option(help="Only jobs of this kind.")] = None,
-    limit: Annotated[int, typer.Option(help="Show at most this many (newest first).", min=1)] = 50,
+    limit: Annotated[int, typer.Option(help="Show at most this many (newest first).", min=1, max=MAX_INT)] = 50,
     home: HomeOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -108,7 +108,7 @@ def cancel(job_id: JobId, home: HomeOption = None, json_output: JsonOption = Fal
 
 @queue_app.command("dead")
 def dead(
-    limit: Annotated[int, typer.Option(help="Show at most this many.", min=1)] = 50,
+    limit: Annotated[int, typer.Option(help="Show at most this many.", min=1, max=MAX_INT)] = 50,
     home: HomeOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -151,7 +151,7 @@ def purge(
 def claim(
     worker: WorkerOption,
     kinds: Annotated[Optional[str], typer.Option(help="Comma-separated kinds to accept. Default: all.")] = None,
-    lease: Annotated[Optional[float], typer.Option(help="Lease in seconds. Default: setting queue.lease_seconds.", min=1)] = None,
+    lease: LeaseOption = None,
     host: Annotated[Optional[str], typer.Option(help="Claim on behalf of this host (also takes jobs pinned to it).")] = None,
     home: HomeOption = None,
     json_output: JsonOption = False,
@@ -167,31 +167,32 @@ def claim(
     if json_output:
         print_json(job.to_dict())
     else:
-        typer.echo(f"claimed job {job.id}: {job.kind} {job.config_key} (attempt {job.attempts}, lease until {clock(job.lease_until)})")
+        typer.echo(f"claimed job {job.id}: {job.kind} {job.config_key} (claim {job.claim_seq}, attempt {job.attempts}, "
+                   f"lease until {clock(job.lease_until)})")
 
 
 @queue_app.command("heartbeat")
 def heartbeat(
-    job_id: JobId, worker: WorkerOption, attempt: AttemptOption = None,
-    lease: Annotated[Optional[float], typer.Option(help="New lease in seconds from now.", min=1)] = None,
+    job_id: JobId, worker: WorkerOption, claim: ClaimOption = None,
+    lease: LeaseOption = None,
     home: HomeOption = None, json_output: JsonOption = False,
 ) -> None:
     """Extend the lease of a job this worker holds (exit 2 if the claim was lost)."""
     with open_context(home) as ctx:
-        job = jobs.heartbeat(ctx.store, job_id, worker, attempt, ctx.queue_policy(), lease_seconds=lease)
+        job = jobs.heartbeat(ctx.store, job_id, worker, claim, ctx.queue_policy(), lease_seconds=lease)
     print_json(job.to_dict()) if json_output else typer.echo(f"job {job.id} leased until {clock(job.lease_until)}")
 
 
 @queue_app.command("complete")
 def complete(
-    job_id: JobId, worker: WorkerOption, attempt: AttemptOption = None,
+    job_id: JobId, worker: WorkerOption, claim: ClaimOption = None,
     result: Annotated[Optional[str], typer.Option(help="The job's result as a JSON object.")] = None,
     home: HomeOption = None, json_output: JsonOption = False,
 ) -> None:
     """Mark a job this worker holds as done (exit 2 if the claim was lost)."""
     parsed = parse_json_object(result, "--result") if result is not None else None
     with open_context(home) as ctx:
-        job = jobs.complete(ctx.store, job_id, worker, attempt, parsed)
+        job = jobs.complete(ctx.store, job_id, worker, claim, parsed)
     print_json(job.to_dict()) if json_output else typer.echo(f"job {job.id} done")
 
 
@@ -199,13 +200,13 @@ def complete(
 def fail(
     job_id: JobId, worker: WorkerOption,
     error: Annotated[str, typer.Option(help="What went wrong (kept on the job).")],
-    attempt: AttemptOption = None,
+    claim: ClaimOption = None,
     permanent: Annotated[bool, typer.Option("--permanent", help="Do not retry: send the job straight to dead.")] = False,
     home: HomeOption = None, json_output: JsonOption = False,
 ) -> None:
     """Record a failed attempt: the job is retried after a backoff, or goes dead when out of attempts."""
     with open_context(home) as ctx:
-        job = jobs.fail(ctx.store, job_id, worker, attempt, error, ctx.queue_policy(), retry=not permanent)
+        job = jobs.fail(ctx.store, job_id, worker, claim, error, ctx.queue_policy(), retry=not permanent)
     if json_output:
         print_json(job.to_dict())
     elif job.status == "dead":

@@ -11,14 +11,14 @@ from ..errors import UserError
 from ..keys import STAGES, parse_stage_list
 from ..stages.handlers import load_handlers, plugin_modules
 from ..stages.worker import default_worker_name, run_worker
-from .options import HomeOption, JsonOption
+from .options import HomeOption, JsonOption, LeaseOption
 from .render import print_json
 
 
 def worker(
     kinds: Annotated[Optional[str], typer.Option(help="Comma-separated kinds to run. Default: every kind with a handler.")] = None,
     max_jobs: Annotated[Optional[int], typer.Option(help="Stop after this many jobs.", min=1)] = None,
-    lease: Annotated[Optional[float], typer.Option(help="Lease in seconds. Default: setting queue.lease_seconds.", min=1)] = None,
+    lease: LeaseOption = None,
     name: Annotated[Optional[str], typer.Option("--name", help="Worker name recorded on claims. Default: HOST:PID.")] = None,
     plugin: Annotated[Optional[list[str]], typer.Option("--plugin", help="Python module whose HANDLERS dict adds or replaces stage handlers; repeatable (also $RINGRIFT_PLUGINS).")] = None,
     home: HomeOption = None,

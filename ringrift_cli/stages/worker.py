@@ -17,8 +17,8 @@ from typing import Callable
 from ..context import Context
 from ..errors import UserError
 from ..store import StateFileError, Store, open_store
-from ..store.queue import (Job, JobSpec, LeaseLost, QueuePolicy, claim, claim_job, complete, complete_and_claim,
-                           enqueue, fail, heartbeat, release)
+from ..store.queue import (Job, JobSpec, LeaseLost, QueuePolicy, claim, complete, complete_and_claim,
+                           enqueue_and_claim, fail, heartbeat, release)
 from .handlers import Handler, JobContext
 
 
@@ -68,7 +68,7 @@ def run_worker(
                 next_job = complete_and_claim(store, job, worker, result, next_kinds, policy, lease_seconds=lease)
                 outcome = "done"
             else:
-                fail(store, job.id, worker, job.attempts, error.message, policy, retry=not error.permanent)
+                fail(store, job.id, worker, job.claim_seq, error.message, policy, retry=not error.permanent)
                 outcome = "failed"
         except LeaseLost:
             outcome = "lost"
@@ -88,7 +88,7 @@ def run_handler_releasing(context: Context, handler: Handler, job: Job, worker: 
         return run_handler(context, handler, job, worker, policy, lease, interval, progress)
     except KeyboardInterrupt:
         try:
-            release(context.store, job.id, worker, job.attempts, "interrupted")
+            release(context.store, job.id, worker, job.claim_seq, "interrupted")
         except LeaseLost:
             pass
         raise
@@ -142,7 +142,7 @@ class Heartbeat:
         try:
             while not self.stopping.wait(self.interval):
                 try:
-                    heartbeat(store, self.job.id, self.worker, self.job.attempts, self.policy,
+                    heartbeat(store, self.job.id, self.worker, self.job.claim_seq, self.policy,
                               lease_seconds=self.lease)
                 except LeaseLost:
                     self.lost.set()
@@ -165,15 +165,14 @@ def run_here(
     """
     policy = context.queue_policy()
     worker = worker or default_worker_name()
-    job, _ = enqueue(context.store, spec, policy)
-    job = claim_job(context.store, job.id, worker, policy)
+    job = enqueue_and_claim(context.store, spec, worker, policy)
     interval = policy.lease_seconds * context.setting("worker.heartbeat_fraction")
     result, error = run_handler_releasing(context, handler, job, worker, policy, policy.lease_seconds, interval,
                                           progress)
     if error is not None:
-        failed = fail(context.store, job.id, worker, job.attempts, error.message, policy, retry=not error.permanent)
+        failed = fail(context.store, job.id, worker, job.claim_seq, error.message, policy, retry=not error.permanent)
         raise StageFailed(f"{job.kind} job {job.id} failed: {error.message} (now {failed.status})")
-    return complete(context.store, job.id, worker, job.attempts, result)
+    return complete(context.store, job.id, worker, job.claim_seq, result)
 
 
 class StageFailed(UserError):

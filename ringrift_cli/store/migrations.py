@@ -42,8 +42,10 @@ def create_core_tables(conn: sqlite3.Connection) -> None:
             applied_at REAL NOT NULL
         );
 
+        -- AUTOINCREMENT: a purge must never let a new job take an old job's id, because
+        -- output files are named after the job.
         CREATE TABLE jobs (
-            id INTEGER PRIMARY KEY,
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
             kind TEXT NOT NULL,
             config_key TEXT NOT NULL,
             params TEXT NOT NULL DEFAULT '{}',
@@ -65,7 +67,10 @@ def create_core_tables(conn: sqlite3.Connection) -> None:
             created_at REAL NOT NULL,
             updated_at REAL NOT NULL,
             started_at REAL,
-            finished_at REAL
+            finished_at REAL,
+            -- Counts every claim and is never reset (unlike attempts, which retry and
+            -- release give back): with the worker name it fences a stale holder.
+            claim_seq INTEGER NOT NULL DEFAULT 0
         );
         -- Only partial indexes: a state change then touches the index of the state it
         -- leaves and the one it enters, nothing else (each page written costs WAL time).
@@ -124,7 +129,7 @@ def create_core_tables(conn: sqlite3.Connection) -> None:
         );
 
         CREATE TABLE artifacts (
-            id INTEGER PRIMARY KEY,
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
             kind TEXT NOT NULL CHECK (kind IN ('games', 'npz', 'model', 'log')),
             config_key TEXT NOT NULL,
             path TEXT NOT NULL,
@@ -146,6 +151,17 @@ def create_core_tables(conn: sqlite3.Connection) -> None:
             PRIMARY KEY (artifact_id, input_id)
         );
         CREATE INDEX artifact_inputs_input ON artifact_inputs (input_id);
+
+        -- Artifacts a stage looked at and set aside: a games shard that failed its
+        -- checksum or replay (quarantined), was recorded with another encoder, or
+        -- held no exportable game. Export does not read them again.
+        CREATE TABLE artifact_flags (
+            artifact_id INTEGER PRIMARY KEY REFERENCES artifacts(id) ON DELETE CASCADE,
+            flag TEXT NOT NULL CHECK (flag IN ('quarantined', 'other_encoder', 'no_samples')),
+            reason TEXT NOT NULL,
+            job_id INTEGER,
+            created_at REAL NOT NULL
+        );
 
         CREATE TABLE models (
             id TEXT PRIMARY KEY,

@@ -10,14 +10,17 @@ Life of a job::
     queued|claimed --cancel--> cancelled;   dead|cancelled --retry--> queued
 
 A claim is one ``UPDATE ... WHERE id = (SELECT ...) RETURNING`` inside
-``BEGIN IMMEDIATE``, and it bumps ``attempts``. The pair (claimed_by,
-attempts) fences the claim: heartbeat, complete and fail must name both, so a
-worker whose lease was taken over can no longer touch the job.
+``BEGIN IMMEDIATE``; it bumps ``attempts`` (the retry budget) and
+``claim_seq`` (which only ever grows). The pair (claimed_by, claim_seq)
+fences the claim: heartbeat, complete and fail must name both, so a worker
+whose lease was taken over can no longer touch the job, even if the job was
+retried and claimed again under the same worker name.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import uuid
 from dataclasses import dataclass, field
@@ -31,16 +34,38 @@ STATUSES = ("queued", "claimed", "done", "dead", "cancelled")
 
 @dataclass(frozen=True)
 class QueuePolicy:
-    """Lease and retry numbers; the CLI fills them from the effective settings."""
+    """Lease and retry numbers. Build it from the effective settings (``Context.queue_policy``);
+    ``default_policy()`` gives the settings' defaults, for library callers and tests."""
 
-    lease_seconds: float = 60.0
-    max_attempts: int = 3
-    backoff_base_seconds: float = 10.0
-    backoff_max_seconds: float = 3600.0
+    lease_seconds: float
+    max_attempts: int
+    backoff_base_seconds: float
+    backoff_max_seconds: float
 
     def backoff(self, attempts: int) -> float:
         """Delay before retry number ``attempts`` (1-based): doubling, capped."""
-        return min(self.backoff_base_seconds * 2 ** max(attempts - 1, 0), self.backoff_max_seconds)
+        # The exponent is capped too: 2.0 ** 1100 overflows a float long before any sane cap.
+        return min(self.backoff_base_seconds * 2.0 ** min(max(attempts - 1, 0), 60), self.backoff_max_seconds)
+
+
+def default_policy() -> QueuePolicy:
+    from ..settings import SETTINGS_BY_KEY
+
+    def default(key: str):
+        return SETTINGS_BY_KEY[key].default
+
+    return QueuePolicy(default("queue.lease_seconds"), default("queue.max_attempts"),
+                       default("queue.backoff_base_seconds"), default("queue.backoff_max_seconds"))
+
+
+MAX_LEASE_SECONDS = 7 * 86_400
+MAX_INT = 2**63 - 1
+
+
+def check_lease(lease: float) -> float:
+    if not (isinstance(lease, (int, float)) and math.isfinite(lease) and 0 < lease <= MAX_LEASE_SECONDS):
+        raise UserError(f"lease must be a number of seconds between 0 and {MAX_LEASE_SECONDS}, got {lease!r}")
+    return float(lease)
 
 
 @dataclass(frozen=True)
@@ -82,6 +107,7 @@ class Job:
     updated_at: float
     started_at: float | None
     finished_at: float | None
+    claim_seq: int
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> "Job":
@@ -105,19 +131,19 @@ class JobNotFound(UserError):
     pass
 
 
-def enqueue(store: Store, spec: JobSpec, policy: QueuePolicy = QueuePolicy()) -> tuple[Job, bool]:
+def enqueue(store: Store, spec: JobSpec, policy: QueuePolicy | None = None) -> tuple[Job, bool]:
     """Add a job; return it and whether it is new.
 
     A ``dedup_key`` that already exists returns the existing job unchanged.
     """
     with store.write() as conn:
-        return enqueue_in(conn, spec, policy)
+        return enqueue_in(conn, spec, policy or default_policy())
 
 
 def enqueue_in(conn: sqlite3.Connection, spec: JobSpec, policy: QueuePolicy) -> tuple[Job, bool]:
     """``enqueue`` inside a transaction the caller holds (the loop enqueues several at once)."""
-    if spec.priority < 0:
-        raise UserError(f"priority must be 0 or more, got {spec.priority}")
+    if not 0 <= spec.priority <= MAX_INT:
+        raise UserError(f"priority must be between 0 and {MAX_INT}, got {spec.priority}")
     max_attempts = spec.max_attempts if spec.max_attempts is not None else policy.max_attempts
     if max_attempts < 1:
         raise UserError(f"max attempts must be 1 or more, got {max_attempts}")
@@ -145,7 +171,7 @@ def claim(
     store: Store,
     worker: str,
     kinds: tuple[str, ...],
-    policy: QueuePolicy = QueuePolicy(),
+    policy: QueuePolicy | None = None,
     *,
     host: str | None = None,
     lease_seconds: float | None = None,
@@ -159,14 +185,14 @@ def claim(
     if not kinds:
         return None
     with store.write() as conn:
-        return claim_in(conn, worker, kinds, policy, host, lease_seconds, now())
+        return claim_in(conn, worker, kinds, policy or default_policy(), host, lease_seconds, now())
 
 
 def claim_in(
     conn: sqlite3.Connection, worker: str, kinds: tuple[str, ...], policy: QueuePolicy,
     host: str | None, lease_seconds: float | None, at: float,
 ) -> Job | None:
-    lease = policy.lease_seconds if lease_seconds is None else lease_seconds
+    lease = check_lease(policy.lease_seconds if lease_seconds is None else lease_seconds)
     reap_expired_in(conn, policy, at)
     placeholders = ",".join("?" * len(kinds))
     row = conn.execute(
@@ -181,7 +207,7 @@ def claim_in(
     return record_claim(conn, row, worker, at) if row is not None else None
 
 
-CLAIM_SET = ("UPDATE jobs SET status = 'claimed', claimed_by = ?, attempts = attempts + 1,"
+CLAIM_SET = ("UPDATE jobs SET status = 'claimed', claimed_by = ?, attempts = attempts + 1, claim_seq = claim_seq + 1,"
              " lease_until = ?, heartbeat_at = ?, started_at = ?, updated_at = ?")
 
 
@@ -193,72 +219,70 @@ def record_claim(conn: sqlite3.Connection, row: sqlite3.Row, worker: str, at: fl
     return job
 
 
-def claim_job(
-    store: Store, job_id: int, worker: str, policy: QueuePolicy = QueuePolicy(), *, lease_seconds: float | None = None,
-) -> Job:
-    """Claim one particular queued job (a command that enqueued it runs it itself).
-
-    Raises UserError if the job is not queued or is still backing off.
-    """
-    lease = policy.lease_seconds if lease_seconds is None else lease_seconds
+def enqueue_and_claim(store: Store, spec: JobSpec, worker: str, policy: QueuePolicy | None = None) -> Job:
+    """Add a job and claim it for ``worker`` in one transaction (a stage command run by hand),
+    so that no worker running meanwhile can take it first."""
+    policy = policy or default_policy()
+    lease = check_lease(policy.lease_seconds)
     with store.write() as conn:
+        job, _ = enqueue_in(conn, spec, policy)
         at = now()
-        reap_expired_in(conn, policy, at)
         row = conn.execute(
-            CLAIM_SET + " WHERE id = ? AND status = 'queued' AND not_before <= ? RETURNING *",
-            (worker, at + lease, at, at, at, job_id, at),
+            CLAIM_SET + " WHERE id = ? AND status = 'queued' RETURNING *",
+            (worker, at + lease, at, at, at, job.id),
         ).fetchone()
         if row is None:
-            job = get_job_in(conn, job_id)
             held = f" (held by {job.claimed_by})" if job.status == "claimed" else ""
-            raise UserError(f"job {job_id} cannot be claimed now: it is {job.status}{held}")
+            raise UserError(f"job {job.id} (dedup key {spec.dedup_key!r}) cannot be claimed now: it is {job.status}{held}")
         return record_claim(conn, row, worker, at)
 
 
-FENCE = "id = ? AND status = 'claimed' AND claimed_by = ? AND (? IS NULL OR attempts = ?)"
+FENCE = "id = ? AND status = 'claimed' AND claimed_by = ? AND (? IS NULL OR claim_seq = ?)"
 
 
-def fenced_update(conn: sqlite3.Connection, job_id: int, worker: str, attempt: int | None,
+def fenced_update(conn: sqlite3.Connection, job_id: int, worker: str, claim: int | None,
                   assignments: str, values: tuple) -> Job:
-    """Apply ``assignments`` to the job only if ``worker`` (at ``attempt``) still holds it.
+    """Apply ``assignments`` to the job only if ``worker`` still holds claim number ``claim``
+    (any claim of that worker when None).
 
     One statement, so the ownership check and the change cannot be separated.
     Raises LeaseLost (or JobNotFound) when the fence does not match.
     """
     row = conn.execute(
         f"UPDATE jobs SET {assignments} WHERE {FENCE} RETURNING *",
-        (*values, job_id, worker, attempt, attempt),
+        (*values, job_id, worker, claim, claim),
     ).fetchone()
     if row is not None:
         return Job.from_row(row)
     job = get_job_in(conn, job_id)
-    held = f"claimed by {job.claimed_by} (attempt {job.attempts})" if job.status == "claimed" else job.status
+    held = f"claimed by {job.claimed_by} (claim {job.claim_seq})" if job.status == "claimed" else job.status
     raise LeaseLost(f"job {job_id} is no longer held by {worker}: it is {held}")
 
 
 def heartbeat(
-    store: Store, job_id: int, worker: str, attempt: int | None = None,
-    policy: QueuePolicy = QueuePolicy(), *, lease_seconds: float | None = None,
+    store: Store, job_id: int, worker: str, claim: int | None = None,
+    policy: QueuePolicy | None = None, *, lease_seconds: float | None = None,
 ) -> Job:
     """Extend the lease of a job the worker still holds; raise LeaseLost otherwise."""
-    lease = policy.lease_seconds if lease_seconds is None else lease_seconds
+    policy = policy or default_policy()
+    lease = check_lease(policy.lease_seconds if lease_seconds is None else lease_seconds)
     with store.write() as conn:
         at = now()
-        return fenced_update(conn, job_id, worker, attempt,
+        return fenced_update(conn, job_id, worker, claim,
                              "lease_until = ?, heartbeat_at = ?, updated_at = ?", (at + lease, at, at))
 
 
 def complete(
-    store: Store, job_id: int, worker: str, attempt: int | None = None, result: dict | None = None,
+    store: Store, job_id: int, worker: str, claim: int | None = None, result: dict | None = None,
 ) -> Job:
     """Mark a held job done with its result; raise LeaseLost if the worker lost it."""
     with store.write() as conn:
-        return complete_in(conn, job_id, worker, attempt, result, now())
+        return complete_in(conn, job_id, worker, claim, result, now())
 
 
 def complete_and_claim(
     store: Store, job: Job, worker: str, result: dict | None, kinds: tuple[str, ...],
-    policy: QueuePolicy = QueuePolicy(), *, host: str | None = None, lease_seconds: float | None = None,
+    policy: QueuePolicy | None = None, *, host: str | None = None, lease_seconds: float | None = None,
 ) -> Job | None:
     """Complete ``job`` and claim the next one in a single transaction (what a worker loop does).
 
@@ -266,15 +290,15 @@ def complete_and_claim(
     """
     with store.write() as conn:
         at = now()
-        complete_in(conn, job.id, worker, job.attempts, result, at)
-        return claim_in(conn, worker, kinds, policy, host, lease_seconds, at) if kinds else None
+        complete_in(conn, job.id, worker, job.claim_seq, result, at)
+        return claim_in(conn, worker, kinds, policy or default_policy(), host, lease_seconds, at) if kinds else None
 
 
 def complete_in(
-    conn: sqlite3.Connection, job_id: int, worker: str, attempt: int | None, result: dict | None, at: float,
+    conn: sqlite3.Connection, job_id: int, worker: str, claim: int | None, result: dict | None, at: float,
 ) -> Job:
     job = fenced_update(
-        conn, job_id, worker, attempt,
+        conn, job_id, worker, claim,
         "status = 'done', result = ?, error = NULL, lease_until = NULL, finished_at = ?, updated_at = ?",
         (json.dumps(result, sort_keys=True) if result is not None else None, at, at),
     )
@@ -285,17 +309,17 @@ def complete_in(
 
 
 def fail(
-    store: Store, job_id: int, worker: str, attempt: int | None, error: str,
-    policy: QueuePolicy = QueuePolicy(), *, retry: bool = True,
+    store: Store, job_id: int, worker: str, claim: int | None, error: str,
+    policy: QueuePolicy | None = None, *, retry: bool = True,
 ) -> Job:
     """Record a failed attempt: back to queued after a backoff, or dead when out of attempts.
 
     ``retry=False`` sends the job straight to dead (the error will not go away by retrying).
     """
     with store.write() as conn:
-        job = fenced_update(conn, job_id, worker, attempt, "updated_at = updated_at", ())
+        job = fenced_update(conn, job_id, worker, claim, "updated_at = updated_at", ())
         at = now()
-        updated = release_in(conn, job, policy, at, error, retry=retry)
+        updated = release_in(conn, job, policy or default_policy(), at, error, retry=retry)
         append_event(conn, "job_failed",
                      {"kind": job.kind, "worker": worker, "attempt": job.attempts, "error": error,
                       "next_status": updated.status,
@@ -324,12 +348,12 @@ def release_in(
     return Job.from_row(row)
 
 
-def release(store: Store, job_id: int, worker: str, attempt: int | None, reason: str) -> Job:
+def release(store: Store, job_id: int, worker: str, claim: int | None, reason: str) -> Job:
     """Give a held job back at once without using up an attempt (the worker was interrupted,
     not the job at fault); the next claim may take it immediately."""
     with store.write() as conn:
         at = now()
-        job = fenced_update(conn, job_id, worker, attempt,
+        job = fenced_update(conn, job_id, worker, claim,
                             "status = 'queued', claimed_by = NULL, lease_until = NULL, attempts = attempts - 1,"
                             " not_before = ?, updated_at = ?", (at, at))
         append_event(conn, "job_released", {"kind": job.kind, "worker": worker, "reason": reason},
@@ -337,10 +361,10 @@ def release(store: Store, job_id: int, worker: str, attempt: int | None, reason:
         return job
 
 
-def reap_expired(store: Store, policy: QueuePolicy = QueuePolicy()) -> list[Job]:
+def reap_expired(store: Store, policy: QueuePolicy | None = None) -> list[Job]:
     """Return every claimed job whose lease has passed to the queue (or to dead)."""
     with store.write() as conn:
-        return reap_expired_in(conn, policy, now())
+        return reap_expired_in(conn, policy or default_policy(), now())
 
 
 def reap_expired_in(conn: sqlite3.Connection, policy: QueuePolicy, at: float) -> list[Job]:

@@ -46,6 +46,35 @@ def atomic_path(path: Path) -> Iterator[Path]:
         raise
 
 
+@contextmanager
+def exclusive_lock(path: Path, timeout: float) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if needed), waiting up to ``timeout`` seconds.
+
+    Two processes must never write one temporary output at once: a worker whose
+    lease ran out while it was paused can still be running when its job is
+    claimed again. The lock dies with its process, so a crash never leaves it held.
+    """
+    import fcntl
+    import time
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a+b")
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise TimeoutError(f"{path} is held by another process (a previous holder of this job "
+                                       "may still be running)") from None
+                time.sleep(0.1)
+        yield
+    finally:
+        handle.close()
+
+
 def fsync_file(path: Path) -> None:
     with open(path, "rb+") as handle:
         os.fsync(handle.fileno())

@@ -100,13 +100,36 @@ def test_truncated_or_corrupt_shard_is_refused_by_name(home, recorded, tmp_path)
         read_shard(bad)
 
 
-def test_games_shard_that_changed_after_registration_is_not_exported(ctx, home, recorded):
+def test_damaged_games_shard_is_quarantined_and_the_rest_exported(ctx, home, recorded):
     path = home / recorded[0]["path"]
     path.write_bytes(path.read_bytes() + b"tampered")
-    result = run_cli("export", "square8_2p")
-    assert result.exit_code == 2 and "does not match its sha256" in result.output
-    assert list_artifacts(ctx.store, "square8_2p", "npz") == []
-    assert q.list_jobs(ctx.store, kind="export")[0].status == "dead"
+    result = cli_json("export", "square8_2p")
+    assert [(a["path"], a["flag"]) for a in result["set_aside"]] == [(recorded[0]["path"], "quarantined")]
+    assert result["games_shards_read"] == 1 and len(result["shards"]) == 1
+    [npz] = list_artifacts(ctx.store, "square8_2p", "npz")
+    assert artifact_inputs(ctx.store, npz.id) == [recorded[1]["artifact_id"]]
+    flagged = [e for e in recent_events(ctx.store, 100) if e.type == "artifact_flagged"]
+    assert flagged[0].payload["flag"] == "quarantined"
+    again = cli_json("export", "square8_2p")  # the quarantined shard is not read again
+    assert again["set_aside"] == [] and again["games_shards_read"] == 0
+
+
+def test_game_the_engine_does_not_replay_is_quarantined(ctx, home, recorded):
+    import sqlite3
+
+    from ringrift_cli.files import sha256_of
+
+    path = home / recorded[1]["path"]
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE games SET final_hash = '0000000000000000' WHERE id = 1")
+    conn.commit()
+    conn.close()
+    with ctx.store.write() as db:  # keep the registry truthful about the edited file
+        db.execute("UPDATE artifacts SET sha256 = ? WHERE path = ?", (sha256_of(path), recorded[1]["path"]))
+    result = cli_json("export", "square8_2p")
+    [aside] = result["set_aside"]
+    assert aside["path"] == recorded[1]["path"] and "final position" in aside["reason"]
+    assert result["games_shards_read"] == 1
 
 
 def test_feature_memory_cap_splits_shards(home, recorded):
@@ -116,7 +139,7 @@ def test_feature_memory_cap_splits_shards(home, recorded):
     assert all(shard["samples"] * 4 * 14 * 64 <= 2**20 for shard in result["shards"])
 
 
-def test_games_from_another_encoder_version_are_skipped_not_mixed(ctx, home, recorded):
+def test_games_from_another_encoder_version_are_set_aside_not_mixed(ctx, home, recorded):
     import sqlite3
 
     from ringrift_cli.files import sha256_of
@@ -129,5 +152,25 @@ def test_games_from_another_encoder_version_are_skipped_not_mixed(ctx, home, rec
     with ctx.store.write() as db:  # keep the registry truthful about the edited file
         db.execute("UPDATE artifacts SET sha256 = ? WHERE path = ?", (sha256_of(old), recorded[0]["path"]))
     result = cli_json("export", "square8_2p")
-    assert result["skipped_other_encoder"] == [recorded[0]["path"]]
+    assert [(a["path"], a["flag"]) for a in result["set_aside"]] == [(recorded[0]["path"], "other_encoder")]
     assert result["games_shards_read"] == 1 and len(result["shards"]) == 1
+
+
+def test_shards_without_exportable_games_are_not_read_again(ctx, home, recorded):
+    run_cli("config", "set", "export.min_game_moves", "100000")
+    first = cli_json("export", "square8_2p")
+    assert first["shards"] == [] and {a["flag"] for a in first["set_aside"]} == {"no_samples"}
+    assert cli_json("export", "square8_2p")["set_aside"] == []
+
+
+def test_export_that_lost_its_race_registers_nothing(ctx, home, recorded):
+    from ringrift_cli.stages.export import ExportPlan, register_npz
+    from ringrift_cli.stages.handlers import JobContext
+
+    cli_json("export", "square8_2p")  # consumes both games shards
+    job = q.enqueue_and_claim(ctx.store, q.JobSpec("export", "square8_2p"), "late")
+    stray = home / "npz" / "square8_2p" / "late.npz"
+    stray.write_bytes(b"x")
+    plan = ExportPlan(used=[recorded[0]["artifact_id"]])
+    assert register_npz(JobContext(context=ctx, worker="late"), job, [(stray, {}, (1,), 1)], plan) == []
+    assert not stray.exists() and len(list_artifacts(ctx.store, "square8_2p", "npz")) == 1

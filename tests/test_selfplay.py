@@ -143,6 +143,7 @@ def test_killed_selfplay_keeps_finished_games_and_resumes(ctx, home, subprocess_
     assert job.status == "done" and job.attempts == 2 and job.result["games"] == 12
     _, games = read_games(home / job.result["path"])
     assert [g.seed for g in games][: len(kept)] == kept and len({g.seed for g in games}) == 12
+    assert sorted(g.index for g in games) == list(range(12))
     assert not shard.exists()
 
 
@@ -179,3 +180,33 @@ def test_temperature_and_noise_apply_in_selfplay(ctx, home):
     noisy = play(temperature_plies=0, dirichlet_fraction=0.5)
     first = lambda games: (games[0].moves[0].policy_indices.tolist(), games[0].moves[0].policy_probs.tolist())
     assert first(noisy) != first(greedy)  # same seed: only the root noise differs
+
+
+def test_unseeded_jobs_play_different_games_and_record_their_seed(home):
+    first = selfplay_json("hex8_2p", "--games", "2", "--sims", "4", "--model", "none")
+    second = selfplay_json("hex8_2p", "--games", "2", "--sims", "4", "--model", "none")
+    assert first["seed"] != second["seed"]
+    hashes = [{g.final_hash for g in read_games(home / r["path"])[1]} for r in (first, second)]
+    assert not hashes[0] & hashes[1]
+
+
+def test_resume_plays_exactly_the_missing_game_indices(ctx, home):
+    from ringrift_cli.ai.evaluators import HeuristicEvaluator
+    from ringrift_cli.ai.selfplay import SelfplaySettings, play_selfplay
+
+    played = []
+    play_selfplay("hex8_2p", HeuristicEvaluator(), "heuristic", SelfplaySettings(simulations=4), indices=[3, 0, 5],
+                  parallel=3, base_seed=11, on_game=played.append)
+    assert sorted(r.index for r in played) == [0, 3, 5]
+    again = []
+    play_selfplay("hex8_2p", HeuristicEvaluator(), "heuristic", SelfplaySettings(simulations=4), indices=[5],
+                  parallel=1, base_seed=11, on_game=again.append)
+    assert again[0].final_hash == next(r for r in played if r.index == 5).final_hash
+
+
+def test_bad_selfplay_params_are_refused_before_playing(ctx, home):
+    for param in ("dirichlet_fraction=2", "c_puct=-5", "temperature_plies=-3", "seed=1.5", "games=0"):
+        job = json.loads(run_cli("queue", "add", "selfplay", "hex8_2p", "--param", param, "--json").output)
+        run_cli("worker", "--kinds", "selfplay")
+        dead = q.get_job(ctx.store, job["id"])
+        assert dead.status == "dead" and dead.attempts == 1, (param, dead.error)

@@ -11,6 +11,7 @@ seat)`` pairs. Values are in absolute seat order (index 0 = seat 1), in
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -49,12 +50,15 @@ class RandomEvaluator:
         return items
 
 
-@dataclass
+@dataclass(slots=True)
 class _NetItem:
     planes: np.ndarray
     globals: np.ndarray
     move_indices: list[tuple[int, ...]]
     seat_order: tuple[int, ...]  # absolute seat of each value output (mover first)
+    # The moves' indices when each move has one index of its own (the usual case, whose
+    # softmax ``run`` does for the whole batch at once), else None.
+    distinct: list[int] | None
 
 
 class NetEvaluator:
@@ -64,7 +68,7 @@ class NetEvaluator:
     def __init__(self, net, config_key: str, device: str = "cpu"):
         import torch
 
-        from .encoding import encoder_for
+        from .encoding import encode_state, encoder_for, indices_for_moves, move_priors
 
         # Tiny activations of a barely trained net turn denormal and make CPU convolutions
         # up to 30x slower; flushing them to zero changes no decision.
@@ -78,14 +82,16 @@ class NetEvaluator:
         self.device = device
         self.encoding = encoder_for(config_key)
         self.name = "net"
+        # Imported here, not at module level, so that the baseline evaluators need no encoding.
+        self._encode_state = encode_state
+        self._indices_for_moves = indices_for_moves
+        self._move_priors = move_priors
 
     def prepare(self, state: GameState, moves: list[Move]) -> _NetItem:
-        from .encoding import encode_state, indices_for_moves
-
-        planes, globals_ = encode_state(state)
-        n = state.n
-        order = tuple((state.current - 1 + k) % n + 1 for k in range(n))
-        return _NetItem(planes, globals_, indices_for_moves(state, moves), order)
+        planes, globals_ = self._encode_state(state)
+        # ``moves`` is the leaf's full legal list: the indices need not generate it again.
+        index_sets = self._indices_for_moves(state, moves, legal=moves)
+        return _NetItem(planes, globals_, index_sets, _seat_order(state.n, state.current), _distinct(index_sets))
 
     def run(self, items: list[_NetItem]) -> list[tuple[np.ndarray, np.ndarray]]:
         torch = self.torch
@@ -93,26 +99,71 @@ class NetEvaluator:
         globals_ = torch.from_numpy(np.stack([item.globals for item in items])).to(self.device)
         with torch.inference_mode():
             logits, values = self.net(planes, globals_)
-        from .encoding import move_priors
-
         logits = logits.float().cpu().numpy()
         values = values.float().cpu().numpy()
-        results = []
+        priors = _batch_priors(logits, items)
         for row, item in enumerate(items):
-            results.append((priors_for(logits[row], item.move_indices, move_priors),
-                            seat_values(values[row], item.seat_order)))
-        return results
+            if priors[row] is None:
+                priors[row] = self._move_priors(logits[row], item.move_indices)
+        return list(zip(priors, _batch_seat_values(values, items)))
 
 
 def priors_for(logits: np.ndarray, index_sets: list[tuple[int, ...]], general) -> np.ndarray:
     """Softmax over the moves' indices: a direct path for the usual one-distinct-index-per-move case,
     the encoding's general rule (shared and multiple indices) otherwise."""
-    flat = [group[0] for group in index_sets if len(group) == 1]
-    if len(flat) == len(index_sets) and len(set(flat)) == len(flat):
+    flat = _distinct(index_sets)
+    if flat is not None:
         chosen = logits[flat].astype(np.float64)
         weights = np.exp(chosen - chosen.max())
         return weights / weights.sum()
     return general(logits, index_sets)
+
+
+def _distinct(index_sets: list[tuple[int, ...]]) -> list[int] | None:
+    """The single index of each move when every move has one and no two share it, else None."""
+    try:
+        flat = [index for (index,) in index_sets]
+    except ValueError:  # a move with several indices
+        return None
+    return flat if len(set(flat)) == len(flat) else None
+
+
+def _batch_priors(logits: np.ndarray, items: list[_NetItem]) -> list:
+    """``priors_for`` of every item on the direct path, in a few numpy calls for the whole batch;
+    None for the others.
+
+    Bit for bit the per-row computation: gathering, the maxima, subtracting and
+    ``np.exp`` work element by element, and each row's sum is still its own
+    ``.sum()`` (numpy's pairwise order; ``np.add.reduceat`` adds in another order)."""
+    rows = [row for row, item in enumerate(items) if item.distinct is not None]
+    out: list = [None] * len(items)
+    if not rows:
+        return out
+    width = logits.shape[1]
+    wanted: list = []
+    counts = []
+    for row in rows:
+        flat = items[row].distinct
+        wanted += flat
+        counts.append(len(flat))
+    offsets = np.repeat(np.asarray(rows, dtype=np.int64) * width, counts)
+    offsets += wanted
+    chosen = logits.ravel().take(offsets).astype(np.float64)
+    ends = np.cumsum(counts).tolist()
+    starts = [0] + ends[:-1]
+    chosen -= np.repeat(np.maximum.reduceat(chosen, starts), counts)
+    weights = np.exp(chosen)
+    sums = [weights[a:b].sum() for a, b in zip(starts, ends)]
+    weights /= np.repeat(sums, counts)
+    for row, a, b in zip(rows, starts, ends):
+        out[row] = weights[a:b]
+    return out
+
+
+def _batch_seat_values(relative: np.ndarray, items: list[_NetItem]) -> list[np.ndarray]:
+    """``seat_values`` of every row: one gather puts each row's outputs in absolute seat order."""
+    order = np.asarray([_seat_gather(item.seat_order) for item in items], dtype=np.int64)
+    return list(np.take_along_axis(relative, order, axis=1).astype(np.float64))
 
 
 def seat_values(relative: np.ndarray, seat_order: tuple[int, ...]) -> np.ndarray:
@@ -121,3 +172,18 @@ def seat_values(relative: np.ndarray, seat_order: tuple[int, ...]) -> np.ndarray
     for k, seat in enumerate(seat_order):
         values[seat - 1] = relative[k]
     return values
+
+
+@lru_cache(maxsize=None)
+def _seat_order(n: int, mover: int) -> tuple[int, ...]:
+    """The absolute seat of each network value output (the mover first)."""
+    return tuple((mover - 1 + k) % n + 1 for k in range(n))
+
+
+@lru_cache(maxsize=None)
+def _seat_gather(seat_order: tuple[int, ...]) -> tuple[int, ...]:
+    """For each absolute seat, the output that holds its value (``seat_order`` inverted)."""
+    where = [0] * len(seat_order)
+    for k, seat in enumerate(seat_order):
+        where[seat - 1] = k
+    return tuple(where)

@@ -226,10 +226,11 @@ def move_indices(state: GameState, move: Move) -> tuple[int, ...]:
     return indices_for_moves(state, [move])[0]
 
 
-def indices_for_moves(state: GameState, moves: list[Move]) -> list[tuple[int, ...]]:
-    """``move_indices`` for each move, sharing the position-wide work."""
+def indices_for_moves(state: GameState, moves: list[Move], legal: list[Move] | None = None) -> list[tuple[int, ...]]:
+    """``move_indices`` for each move, sharing the position-wide work. ``legal``, when
+    the caller has it, is ``legal_moves(state)``, spared generating again."""
     layout = layout_for(state.board.board_type)
-    context = _Context(state, layout)
+    context = _Context(state, layout, legal)
     known = _fixed_indices(layout.board_type)
     result = []
     for m in moves:
@@ -257,10 +258,10 @@ def _fixed_indices(board_type: str) -> dict:
 class _Context:
     """Lazily computed position-wide facts some move families need."""
 
-    def __init__(self, state: GameState, layout: PolicyLayout):
+    def __init__(self, state: GameState, layout: PolicyLayout, legal: list[Move] | None = None):
         self.state = state
         self.layout = layout
-        self._legal = None
+        self._legal = legal
         self._territory = None
         self._variants = None
 

@@ -37,6 +37,7 @@ class SelfplaySettings:
 
 @dataclass
 class GameInProgress:
+    index: int
     seed: int
     search: Search
     initial: dict
@@ -63,32 +64,30 @@ def play_selfplay(
     model_name: str,
     settings: SelfplaySettings,
     *,
-    games: int,
+    indices: list[int],
     parallel: int,
     base_seed: int,
-    first_index: int = 0,
     on_game: Callable[[GameRecord], None],
     on_move: Callable[[SelfplayTally], None] = lambda tally: None,
 ) -> SelfplayTally:
-    """Play games ``first_index`` .. ``games - 1`` (seeded by index), ``parallel`` at a time."""
+    """Play the games numbered ``indices`` (each seeded by its number), ``parallel`` at a time."""
     from .encoding import indices_for_moves  # the policy layout every record is written in
 
     search_settings = settings.search_settings(config_key)
     board = board_for(parse_config_key(config_key)[0])
-    next_index = first_index
+    waiting = list(reversed(indices))
     active: list[GameInProgress] = []
     tally = SelfplayTally()
 
     def start_game() -> GameInProgress:
-        nonlocal next_index
-        seed = game_seed(base_seed, next_index)
-        next_index += 1
+        index = waiting.pop()
+        seed = game_seed(base_seed, index)
         state = initial_state(config_key)
-        return GameInProgress(seed, Search(state, search_settings), state_to_json(state),
+        return GameInProgress(index, seed, Search(state, search_settings), state_to_json(state),
                               np.random.default_rng(seed), [])
 
-    while active or next_index < games:
-        while len(active) < parallel and next_index < games:
+    while active or waiting:
+        while len(active) < parallel and waiting:
             active.append(start_game())
         searching = []
         for game in active:
@@ -107,8 +106,10 @@ def play_selfplay(
                 if game.noised_root is not game.search.root:
                     add_root_noise(game.search.root, search_settings, game.rng)
                     game.noised_root = game.search.root
+            # One leaf per game per network call (no batch_size): a game's search then does not
+            # depend on which other games share its batches, so game i replays the same on resume.
             tally.evaluations += run_simulations([g.search for g in searching], evaluator,
-                                                 search_settings.simulations, batch_size=parallel,
+                                                 search_settings.simulations,
                                                  overlap=getattr(evaluator, "overlaps", False))
             for game in searching:
                 play_searched_move(game, settings, board, indices_for_moves)
@@ -153,7 +154,7 @@ def finish_record(game: GameInProgress, model_name: str, settings: SelfplaySetti
     else:
         status, values = "capped", [0.0] * state.n
     return GameRecord(
-        seed=game.seed, model=model_name, settings=asdict(settings), status=status,
+        index=game.index, seed=game.seed, model=model_name, settings=asdict(settings), status=status,
         winner=state.winner or None, reason=state.victory_reason or ("move cap" if status == "capped" else ""),
         values=[float(v) for v in values], initial_state=game.initial,
         final_hash=f"{state.state_hash():016x}", moves=game.moves,

@@ -40,13 +40,15 @@ def selfplay(
     model: Annotated[str, typer.Option(help="best (the promoted model; the heuristic before one exists), none or heuristic, random, a model id, or a model file.")] = SELFPLAY_DEFAULTS["model"],
     sims: Annotated[Optional[int], typer.Option("--sims", help="Search simulations per move. Default: setting selfplay.simulations.", min=1)] = None,
     parallel: Annotated[Optional[int], typer.Option(help="Games played at once (their searches share network calls). Default: setting selfplay.parallel_games.", min=1)] = None,
-    seed: Annotated[int, typer.Option(help="Base seed; game i uses a seed derived from it and i.")] = SELFPLAY_DEFAULTS["seed"],
+    seed: Annotated[Optional[int], typer.Option(help="Base seed; game i uses a seed derived from it and i. Default: derived from the job, so every job plays different games.", min=0, max=2**62)] = SELFPLAY_DEFAULTS["seed"],
     device: Annotated[str, typer.Option(help="Torch device for the network, e.g. cpu or cuda.")] = SELFPLAY_DEFAULTS["device"],
     home: HomeOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Play selfplay games and record them as one games shard (a job row, run here)."""
-    params = {"games": games, "model": model, "seed": seed, "device": device}
+    params = {"games": games, "model": model, "device": device}
+    if seed is not None:
+        params["seed"] = seed
     if sims is not None:
         params["simulations"] = sims
     if parallel is not None:
@@ -73,8 +75,8 @@ def export(
     if json_output:
         print_json({"job_id": job.id, "seconds": round(seconds, 2), **result})
         return
-    for path in result["skipped_other_encoder"]:
-        typer.echo(f"skipped {path}: recorded with another encoder version", err=True)
+    for aside in result["set_aside"]:
+        typer.echo(f"set aside {aside['path']} ({aside['flag']}): {aside['reason']}", err=True)
     if not result["shards"]:
         typer.echo(f"job {job.id}: no new games to export for {config_key}")
     else:

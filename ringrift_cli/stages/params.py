@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import UserError
+from ..settings import coerce, setting_for
 from ..store.queue import Job
 from .handlers import JobContext
 
@@ -45,18 +46,29 @@ SELFPLAY_PARAMS = {  # job param -> setting that supplies its default (None: fix
     "seed": None, "temperature_plies": "selfplay.temperature_plies",
     "dirichlet_fraction": "selfplay.dirichlet_fraction", "c_puct": "selfplay.c_puct", "device": None,
 }
-SELFPLAY_DEFAULTS = {"games": 100, "model": "best", "seed": 0, "device": "cpu"}
+SELFPLAY_DEFAULTS = {"games": 100, "model": "best", "seed": None, "device": "cpu"}
 
 
 def selfplay_params(job: Job, jctx: JobContext) -> SelfplayParams:
     check_known(job, SELFPLAY_PARAMS)
     values = {}
     for key, setting in SELFPLAY_PARAMS.items():
-        default = jctx.context.setting(setting) if setting else SELFPLAY_DEFAULTS[key]
-        values[key] = job.params.get(key, default)
+        if key in job.params and setting:
+            values[key] = coerce(setting_for(setting), job.params[key])  # the setting's type and range
+        elif setting:
+            values[key] = jctx.context.setting(setting)
+        else:
+            values[key] = job.params.get(key, SELFPLAY_DEFAULTS[key])
+    if values["seed"] is None:
+        # Unseeded jobs must not all play the same games: derive the seed from the job's
+        # trace id, which a retry of the same job keeps.
+        values["seed"] = int(job.trace_id[:15], 16)
     params = SelfplayParams(**values)
-    for key in ("games", "simulations", "parallel"):
-        whole_number("selfplay", key, getattr(params, key), 1)
+    whole_number("selfplay", "games", params.games, 1)
+    whole_number("selfplay", "seed", params.seed, 0)
+    for key in ("model", "device"):
+        if not isinstance(getattr(params, key), str):
+            raise UserError(f"selfplay {key} must be text, got {getattr(params, key)!r}")
     return params
 
 

@@ -13,12 +13,12 @@ import time
 from pathlib import Path
 
 from ..errors import UserError
-from ..files import fsync_dir, sha256_of
+from ..files import exclusive_lock, fsync_dir, sha256_of
 from ..store.artifacts import register_artifact_in
 from ..store.db import now
 from ..store.events import append_event
-from ..store.game_records import count_games, finish_shard, open_shard, shard_meta, write_game
-from ..store.queue import Job
+from ..store.game_records import count_games, finish_shard, open_shard, recorded_indices, shard_meta, write_game
+from ..store.queue import Job, check_held_in
 from .handlers import JobContext
 from .model_choice import load_evaluator
 from .params import selfplay_params
@@ -29,25 +29,33 @@ def shard_path(jctx: JobContext, job: Job) -> Path:
 
 
 def selfplay_handler(job: Job, jctx: JobContext) -> dict:
+    params = selfplay_params(job, jctx)
+    final = shard_path(jctx, job)
+    lease = jctx.context.queue_policy().lease_seconds
+    with exclusive_lock(final.with_name(final.name + ".lock"), timeout=lease):
+        if not final.exists():
+            record_games(job, jctx, params, final)
+        result = register_shard(jctx, job, final)
+    return {**result, "seed": params.seed}
+
+
+def record_games(job: Job, jctx: JobContext, params, final: Path) -> None:
+    """Play the games missing from the temporary shard, then rename it to ``final``."""
     from ..ai.encoding import ENCODER_VERSION, encoder_for
     from ..ai.selfplay import SelfplaySettings, play_selfplay
 
-    params = selfplay_params(job, jctx)
-    final = shard_path(jctx, job)
-    if not final.exists():
-        evaluator, model_name = load_evaluator(jctx.context, job.config_key, params.model, params.device)
-        tmp = final.with_name(final.name + ".tmp")
-        encoding = encoder_for(job.config_key)
-        meta = {"config_key": job.config_key, "encoder_version": ENCODER_VERSION,
-                "policy_size": encoding.policy_size, "job_id": job.id}
-        conn = open_shard(tmp, meta)
+    evaluator, model_name = load_evaluator(jctx.context, job.config_key, params.model, params.device)
+    tmp = final.with_name(final.name + ".tmp")
+    meta = {"config_key": job.config_key, "encoder_version": ENCODER_VERSION,
+            "policy_size": encoder_for(job.config_key).policy_size, "job_id": job.id, "seed": params.seed}
+    conn = open_shard(tmp, meta)
+    try:
         recorded = shard_meta(conn)
-        if recorded.get("encoder_version") != ENCODER_VERSION or recorded.get("config_key") != job.config_key:
-            conn.close()
-            raise UserError(f"{tmp} was started with another encoder or config; remove it to start over")
-        done, _ = count_games(conn)
-
-        started = time.monotonic()
+        if {key: recorded.get(key) for key in meta} != meta:
+            raise UserError(f"{tmp} was started with another encoder, config or seed; remove it to start over")
+        # Games finish out of order when several are played at once: resume by index, not by count.
+        missing = sorted(set(range(params.games)) - recorded_indices(conn))
+        started, done = time.monotonic(), params.games - len(missing)
 
         def on_move(tally) -> None:
             rate = tally.moves / max(time.monotonic() - started, 1e-9)
@@ -57,17 +65,19 @@ def selfplay_handler(job: Job, jctx: JobContext) -> dict:
 
         settings = SelfplaySettings(simulations=params.simulations, temperature_plies=params.temperature_plies,
                                     dirichlet_fraction=params.dirichlet_fraction, c_puct=params.c_puct)
-        play_selfplay(job.config_key, evaluator, model_name, settings, games=params.games,
-                      parallel=params.parallel, base_seed=params.seed, first_index=done,
-                      on_game=lambda record: write_game(conn, record, now()), on_move=on_move)
-        finish_shard(conn)
-        os.replace(tmp, final)
-        fsync_dir(final.parent)
-    return register_shard(jctx, job, final)
+        play_selfplay(job.config_key, evaluator, model_name, settings, indices=missing, parallel=params.parallel,
+                      base_seed=params.seed, on_game=lambda record: write_game(conn, record, now()), on_move=on_move)
+    except BaseException:
+        conn.close()
+        raise
+    finish_shard(conn)
+    os.replace(tmp, final)
+    fsync_dir(final.parent)
 
 
 def register_shard(jctx: JobContext, job: Job, path: Path) -> dict:
-    """Register the finished shard and emit ``games_recorded`` once (idempotent on rerun)."""
+    """Register the finished shard and emit ``games_recorded`` once (idempotent on rerun),
+    only while this worker still holds the job."""
     import sqlite3
 
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
@@ -75,9 +85,10 @@ def register_shard(jctx: JobContext, job: Job, path: Path) -> dict:
         games, moves = count_games(conn)
     finally:
         conn.close()
-    digest = sha256_of(path)
+    digest = sha256_of(path)  # before the transaction: hashing a big file must not hold the write lock
     relative = str(path.relative_to(jctx.home.root))
     with jctx.context.store.write() as db:
+        check_held_in(db, job.id, jctx.worker, job.claim_seq)
         artifact, created = register_artifact_in(
             db, kind="games", config_key=job.config_key, path=relative, sha256=digest,
             size=path.stat().st_size, meta={"games": games, "moves": moves}, job_id=job.id)

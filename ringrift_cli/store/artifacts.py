@@ -89,15 +89,46 @@ def list_artifacts(store: Store, config_key: str, kind: str) -> list[Artifact]:
     return [Artifact.from_row(row) for row in rows]
 
 
+# An artifact is pending for a consumer kind while no artifact of that kind lists it as an
+# input and no stage has set it aside (artifact_flags).
+PENDING = ("NOT EXISTS (SELECT 1 FROM artifact_inputs i JOIN artifacts o ON o.id = i.artifact_id"
+           " WHERE i.input_id = a.id AND o.kind = ?)"
+           " AND NOT EXISTS (SELECT 1 FROM artifact_flags f WHERE f.artifact_id = a.id)")
+
+
 def artifacts_not_yet_used(store: Store, config_key: str, kind: str, by_kind: str) -> list[Artifact]:
-    """Artifacts of ``kind`` that no artifact of ``by_kind`` lists as an input (e.g. unexported games)."""
+    """Artifacts of ``kind`` that no artifact of ``by_kind`` lists as an input and that are not
+    set aside (e.g. games not yet exported)."""
     rows = store.read(
-        "SELECT a.* FROM artifacts a WHERE a.config_key = ? AND a.kind = ? AND NOT EXISTS ("
-        " SELECT 1 FROM artifact_inputs i JOIN artifacts o ON o.id = i.artifact_id"
-        " WHERE i.input_id = a.id AND o.kind = ?) ORDER BY a.id",
+        f"SELECT a.* FROM artifacts a WHERE a.config_key = ? AND a.kind = ? AND {PENDING} ORDER BY a.id",
         (config_key, kind, by_kind),
     )
     return [Artifact.from_row(row) for row in rows]
+
+
+def still_pending_in(conn: sqlite3.Connection, artifact_ids: list[int], by_kind: str) -> bool:
+    """Inside the caller's transaction: whether none of ``artifact_ids`` was consumed or set aside
+    meanwhile (by a concurrent stage run)."""
+    if not artifact_ids:
+        return True
+    marks = ",".join("?" * len(artifact_ids))
+    pending = conn.execute(
+        f"SELECT count(*) FROM artifacts a WHERE a.id IN ({marks}) AND {PENDING}", (*artifact_ids, by_kind)
+    ).fetchone()[0]
+    return pending == len(set(artifact_ids))
+
+
+def flag_artifact_in(conn: sqlite3.Connection, artifact: Artifact, flag: str, reason: str,
+                     job_id: int | None) -> None:
+    """Set an artifact aside for good (quarantined, other encoder, nothing exportable) with an event."""
+    at = now()
+    conn.execute(
+        "INSERT INTO artifact_flags (artifact_id, flag, reason, job_id, created_at) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (artifact_id) DO NOTHING",
+        (artifact.id, flag, reason, job_id, at),
+    )
+    append_event(conn, "artifact_flagged", {"artifact_id": artifact.id, "path": artifact.path, "flag": flag,
+                                            "reason": reason}, config_key=artifact.config_key, job_id=job_id, at=at)
 
 
 def artifact_inputs(store: Store, artifact_id: int) -> list[int]:

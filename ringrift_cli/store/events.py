@@ -35,6 +35,7 @@ EVENT_SCHEMAS: dict[str, dict[str, Any]] = {
     "jobs_purged": {"statuses": list, "older_than_seconds": Number, "count": int},
     "setting_changed": {"key": str, "value": object, "previous": object},
     "artifact_registered": {"artifact_id": int, "kind": str, "path": str, "sha256": str, "bytes": int},
+    "artifact_flagged": {"artifact_id": int, "path": str, "flag": str, "reason": str},
     "games_recorded": {"artifact_id": int, "path": str, "games": int, "moves": int},
     "npz_exported": {"artifact_id": int, "path": str, "samples": int, "games": int, "inputs": list},
     "breaker_opened": {"scope": str, "failures": int, "retry_at": Number, "error": OptionalStr},

@@ -25,6 +25,7 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     """CREATE TABLE IF NOT EXISTS games (
         id INTEGER PRIMARY KEY,
+        game_index INTEGER NOT NULL UNIQUE,
         seed INTEGER NOT NULL,
         model TEXT NOT NULL,
         settings TEXT NOT NULL,
@@ -64,6 +65,7 @@ class MoveRecord:
 
 @dataclass(frozen=True)
 class GameRecord:
+    index: int            # the game's number within its selfplay job; its seed derives from it
     seed: int
     model: str
     settings: dict
@@ -106,9 +108,9 @@ def write_game(conn: sqlite3.Connection, game: GameRecord, at: float) -> int:
     conn.execute("BEGIN IMMEDIATE")
     try:
         game_id = conn.execute(
-            "INSERT INTO games (seed, model, settings, status, winner, reason, values_json, move_count,"
-            " initial_state, final_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (game.seed, game.model, json.dumps(game.settings, sort_keys=True), game.status, game.winner,
+            "INSERT INTO games (game_index, seed, model, settings, status, winner, reason, values_json, move_count,"
+            " initial_state, final_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (game.index, game.seed, game.model, json.dumps(game.settings, sort_keys=True), game.status, game.winner,
              game.reason, json.dumps(game.values), len(game.moves), json.dumps(game.initial_state),
              game.final_hash, at),
         ).lastrowid
@@ -124,6 +126,10 @@ def write_game(conn: sqlite3.Connection, game: GameRecord, at: float) -> int:
         conn.execute("ROLLBACK")
         raise
     return game_id
+
+
+def recorded_indices(conn: sqlite3.Connection) -> set[int]:
+    return {row[0] for row in conn.execute("SELECT game_index FROM games")}
 
 
 def count_games(conn: sqlite3.Connection) -> tuple[int, int]:
@@ -147,8 +153,9 @@ def read_games(path: Path) -> tuple[dict, list[GameRecord]]:
             meta = shard_meta(conn)
             games = {}
             for row in conn.execute("SELECT * FROM games ORDER BY id"):
-                (gid, seed, model, settings, status, winner, reason, values, _count, initial, final_hash, _at) = row
-                games[gid] = GameRecord(seed, model, json.loads(settings), status, winner, reason, json.loads(values),
+                (gid, index, seed, model, settings, status, winner, reason, values, _count, initial, final_hash,
+                 _at) = row
+                games[gid] = GameRecord(index, seed, model, json.loads(settings), status, winner, reason, json.loads(values),
                                         json.loads(initial), final_hash, [], gid)
             for gid, ply, player, move, indices, probs, values, searched in conn.execute(
                 "SELECT * FROM moves ORDER BY game_id, ply"

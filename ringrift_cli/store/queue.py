@@ -259,6 +259,13 @@ def fenced_update(conn: sqlite3.Connection, job_id: int, worker: str, claim: int
     raise LeaseLost(f"job {job_id} is no longer held by {worker}: it is {held}")
 
 
+def check_held_in(conn: sqlite3.Connection, job_id: int, worker: str, claim: int | None) -> Job:
+    """Inside the caller's transaction: the job if ``worker`` still holds claim ``claim``, else
+    LeaseLost. Stages call it where they register outputs, so a holder that lost its lease
+    cannot publish anything."""
+    return fenced_update(conn, job_id, worker, claim, "updated_at = updated_at", ())
+
+
 def heartbeat(
     store: Store, job_id: int, worker: str, claim: int | None = None,
     policy: QueuePolicy | None = None, *, lease_seconds: float | None = None,

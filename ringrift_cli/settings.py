@@ -121,9 +121,14 @@ def read_yaml_settings(path: Path) -> dict[str, Any]:
     import yaml  # only commands that resolve settings pay for it
 
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
-        raise UserError(f"{path}: not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise UserError(f"{path}{where}: not valid YAML: {problem}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read {path}: {exc}") from None
     if not isinstance(data, dict):
         raise UserError(f"{path}: expected a mapping of setting keys to values")
     values = {}

@@ -119,3 +119,10 @@ def test_real_process_prints_one_line_without_traceback(home, subprocess_env):
 def test_claim_exits_3_when_no_job(home):
     result = run_cli("queue", "claim", "--worker", "w", "--json")
     assert result.exit_code == 3 and result.output == ""
+
+
+def test_init_on_a_file_that_is_not_a_state_file_creates_nothing(tmp_path):
+    stray = tmp_path / "notes.txt"
+    stray.write_text("hello\n")
+    assert_clean_refusal(run_cli("init", "--home", str(stray)), "not a ringrift state file")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]

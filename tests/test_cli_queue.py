@@ -60,8 +60,12 @@ def test_purge_done_older_than(home):
     run_cli("queue", "add", "train", "hex8_2p")
     job = as_json(run_cli("queue", "claim", "--worker", "w", "--json"))
     run_cli("queue", "complete", str(job["id"]), "--worker", "w")
-    assert as_json(run_cli("queue", "purge", "--done", "--older-than", "7d", "--json")) == {"purged": 0}
-    assert as_json(run_cli("queue", "purge", "--done", "--older-than", "0s", "--json")) == {"purged": 1}
+    assert as_json(run_cli("queue", "purge", "--done", "--older-than", "7d", "--json"))["purged"] == 0
+    assert as_json(run_cli("queue", "purge", "--done", "--older-than", "0s", "--json"))["purged"] == 1
+    pruned = as_json(run_cli("queue", "purge", "--events", "--older-than", "0s", "--json"))
+    assert pruned["events_purged"] >= 3
+    events = as_json(run_cli("status", "--json"))["events"]
+    assert len(events) == 1  # the newest stays, so event ids never restart
 
 
 def test_reap_command_returns_expired_jobs(home):

@@ -59,3 +59,10 @@ def test_setting_change_is_an_event(home):
     assert status["events"][0]["type"] == "setting_changed"
     assert status["events"][0]["payload"] == {"key": "loop.halted", "value": True, "previous": None}
     assert status["changed_settings"] == [{"key": "loop.halted", "value": True, "source": "cli"}]
+
+
+@pytest.mark.parametrize("content", [b"queue.max_attempts: [\n", b"\xff\xfe\x00", b"- just\n- a list\n"])
+def test_unreadable_settings_file_is_one_clear_line(home, content):
+    (home / "ringrift.yaml").write_bytes(content)
+    result = run_cli("config", "show")
+    assert result.exit_code == 2 and result.output.count("\n") == 1 and "ringrift.yaml" in result.output

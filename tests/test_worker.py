@@ -98,3 +98,15 @@ def test_plugin_handlers_load_and_bad_plugins_are_refused(monkeypatch):
 def test_worker_cli_without_any_handler_says_so(home):
     result = run_cli("worker", "--kinds", "train")
     assert result.exit_code == 2 and "no handler" in result.output
+
+
+def test_handler_result_that_is_not_plain_json_fails_the_job_not_the_worker(ctx):
+    import numpy as np
+
+    bad = enqueue(ctx.store)
+    good = enqueue(ctx.store)
+    results = iter([{"loss": np.float32(0.5)}, {"loss": 0.5}])
+    report = run_worker(ctx, {"selfplay": lambda job, c: next(results)}, worker="w", kinds=("selfplay",))
+    assert report.failed == [bad.id] and report.done == [good.id]
+    dead = q.get_job(ctx.store, bad.id)
+    assert dead.status == "dead" and "not plain JSON" in dead.error

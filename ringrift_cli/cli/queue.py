@@ -9,7 +9,7 @@ import typer
 from ..context import open_context
 from ..keys import check_config_key, check_stage, parse_stage_list, STAGES
 from ..store import queue as jobs
-from ..store.events import events_for_job
+from ..store.events import events_for_job, prune_events
 from ..store.status import dead_jobs
 from .options import (MAX_INT, ClaimOption, HomeOption, JsonOption, LeaseOption, WorkerOption, parse_duration,
                       parse_json_object, parse_params)
@@ -133,18 +133,23 @@ def purge(
     done: Annotated[bool, typer.Option("--done", help="Purge completed jobs.")] = False,
     cancelled: Annotated[bool, typer.Option("--cancelled", help="Purge cancelled jobs.")] = False,
     dead_jobs_too: Annotated[bool, typer.Option("--dead", help="Purge dead jobs.")] = False,
+    events: Annotated[bool, typer.Option("--events", help="Purge events (the newest one always stays).")] = False,
     older_than: Annotated[str, typer.Option(help="Only jobs finished longer ago than this (e.g. 12h, 7d).")] = "7d",
     home: HomeOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Delete finished jobs older than a given age."""
+    """Delete finished jobs (and, with --events, events) older than a given age."""
     statuses = tuple(s for s, on in (("done", done), ("cancelled", cancelled), ("dead", dead_jobs_too)) if on)
-    if not statuses:
-        raise typer.BadParameter("say which jobs to purge: --done, --cancelled and/or --dead")
+    if not statuses and not events:
+        raise typer.BadParameter("say what to purge: --done, --cancelled, --dead and/or --events")
     seconds = parse_duration(older_than)
     with open_context(home) as ctx:
-        count = jobs.purge(ctx.store, statuses, seconds)
-    print_json({"purged": count}) if json_output else typer.echo(f"purged {count} job(s)")
+        count = jobs.purge(ctx.store, statuses, seconds) if statuses else 0
+        pruned = prune_events(ctx.store, seconds) if events else 0
+    if json_output:
+        print_json({"purged": count, "events_purged": pruned})
+    else:
+        typer.echo(f"purged {count} job(s)" + (f" and {pruned} event(s)" if events else ""))
 
 
 @queue_app.command("claim")

@@ -103,7 +103,7 @@ def run_handler(
     beat = Heartbeat(context.store.path, job, worker, policy, lease, interval, job_context.lease_lost)
     beat.start()
     try:
-        return handler(job, job_context), None
+        return checked_result(handler(job, job_context)), None
     except UserError as exc:
         # Bad params or a refused input: retrying cannot help (a busy state file can).
         return None, HandlerError(str(exc), permanent=not isinstance(exc, StateFileError))
@@ -111,6 +111,25 @@ def run_handler(
         return None, HandlerError("".join(traceback.format_exception_only(exc)).strip(), permanent=False)
     finally:
         beat.stop()
+
+
+class BadResult(UserError):
+    """A handler returned something that is not a JSON object (a bug in the handler: not retried)."""
+
+
+def checked_result(result):
+    """The handler's result if it is None or a dict that JSON can store exactly, else BadResult."""
+    import json
+
+    if result is None:
+        return None
+    if not isinstance(result, dict):
+        raise BadResult(f"handler returned {type(result).__name__}, not a dict or None")
+    try:
+        json.dumps(result, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise BadResult(f"handler result is not plain JSON: {exc}") from None
+    return result
 
 
 @dataclass(frozen=True)

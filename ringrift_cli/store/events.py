@@ -122,3 +122,16 @@ def recent_events(store: Store, limit: int = 10, event_type: str | None = None) 
 def events_for_job(store: Store, job_id: int) -> list[Event]:
     rows = store.read("SELECT * FROM events WHERE job_id = ? ORDER BY id", (job_id,))
     return [Event.from_row(row) for row in rows]
+
+
+def prune_events(store: Store, older_than_seconds: float) -> int:
+    """Delete events older than the given age; return how many.
+
+    The newest event always stays, so ids keep growing and a consumer's cursor
+    (the last id it read) never points past a reused id.
+    """
+    with store.write() as conn:
+        return conn.execute(
+            "DELETE FROM events WHERE created_at < ? AND id < (SELECT max(id) FROM events)",
+            (now() - older_than_seconds,),
+        ).rowcount

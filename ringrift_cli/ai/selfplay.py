@@ -22,12 +22,20 @@ from .heuristic import terminal_values
 from .mcts import DIRICHLET_ALPHA, Search, SearchSettings, add_root_noise, choose_move, run_simulations
 
 
+def _setting_default(key: str):
+    from ..settings import SETTINGS_BY_KEY
+
+    return SETTINGS_BY_KEY[key].default
+
+
 @dataclass(frozen=True)
 class SelfplaySettings:
-    simulations: int = 64
-    temperature_plies: int = 20
-    dirichlet_fraction: float = 0.25
-    c_puct: float = 1.5
+    """Search settings of a selfplay run; unset fields take the settings' single defaults."""
+
+    simulations: int = _setting_default("selfplay.simulations")
+    temperature_plies: int = _setting_default("selfplay.temperature_plies")
+    dirichlet_fraction: float = _setting_default("selfplay.dirichlet_fraction")
+    c_puct: float = _setting_default("selfplay.c_puct")
 
     def search_settings(self, config_key: str) -> SearchSettings:
         board, _ = parse_config_key(config_key)

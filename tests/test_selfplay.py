@@ -210,3 +210,10 @@ def test_bad_selfplay_params_are_refused_before_playing(ctx, home):
         run_cli("worker", "--kinds", "selfplay")
         dead = q.get_job(ctx.store, job["id"])
         assert dead.status == "dead" and dead.attempts == 1, (param, dead.error)
+
+
+def test_one_simulation_per_move_still_records_a_distribution(home):
+    result = selfplay_json("hex8_2p", "--games", "1", "--sims", "1", "--model", "none")
+    _, [game] = read_games(home / result["path"])
+    searched = [m for m in game.moves if m.searched]
+    assert searched and all(len(m.policy_indices) >= 1 and abs(m.policy_probs.sum() - 1) < 1e-5 for m in searched)

@@ -116,8 +116,10 @@ def play_selfplay(
                     game.noised_root = game.search.root
             # One leaf per game per network call (no batch_size): a game's search then does not
             # depend on which other games share its batches, so game i replays the same on resume.
+            # The root's own evaluation is a visit of the root but not a simulation: N simulations
+            # give N visits to the root's moves (and --sims 1 still a distribution to record).
             tally.evaluations += run_simulations([g.search for g in searching], evaluator,
-                                                 search_settings.simulations,
+                                                 search_settings.simulations + 1,
                                                  overlap=getattr(evaluator, "overlaps", False))
             for game in searching:
                 play_searched_move(game, settings, board, indices_for_moves)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ringrift_cli.ai import mcts
 from ringrift_cli.ai.evaluators import HeuristicEvaluator
 from ringrift_cli.ai.mcts import Search, SearchSettings, add_root_noise, choose_move, run_simulations
 from ringrift_cli.game import initial_state, legal_moves
@@ -92,3 +93,48 @@ def test_overlapped_halves_reach_the_same_visit_counts():
     assert all(s.root.total == 40 and s.in_flight == 0 for s in searches)
     assert evaluations == sum(evaluator.batches) == 6 * 40
     assert max(evaluator.batches) <= 8 + 2
+
+
+def expanded_nodes(node):
+    yield node
+    for child in node.children:
+        if child is not None and child.moves:
+            yield from expanded_nodes(child)
+
+
+def test_kept_exploration_and_value_vectors_equal_the_puct_formula_after_a_search():
+    # The search keeps q and the exploration weight current edge by edge (visits, virtual
+    # losses, backups, root noise); recomputed from the counts they must agree exactly.
+    searches = [Search(initial_state(key), SearchSettings()) for key in ("square8_2p", "hex8_3p")]
+    run_simulations(searches, HeuristicEvaluator(), 1)
+    for search in searches:
+        add_root_noise(search.root, search.settings, np.random.default_rng(2))
+    run_simulations(searches, HeuristicEvaluator(), 60, batch_size=6)
+    checked = 0
+    for search in searches:
+        c_puct = search.settings.c_puct
+        for node in expanded_nodes(search.root):
+            visits, sums = node.visits, node.value_sums
+            seen = visits > 0
+            assert np.array_equal(node.q[seen], sums[seen] / visits[seen])
+            assert np.all(node.q[~seen] == node.fpu)
+            for index, child in enumerate(node.children):
+                assert visits[index] == (child.total if child is not None else 0)
+            scores = c_puct * node.priors / (visits + 1.0) * np.sqrt(node.total + 1) + node.q
+            assert Search.pick_child(node) == int(scores.argmax())
+            checked += 1
+    assert checked > 20
+
+
+def test_results_do_not_depend_on_how_many_positions_the_search_keeps(monkeypatch):
+    # Leaves start from the deepest position kept on their path; any start gives the same leaf.
+    def search_with(kept_cells):
+        monkeypatch.setattr(mcts, "KEPT_CELLS", kept_cells)
+        searches = [Search(initial_state(key), SearchSettings()) for key in ("square8_2p", "hex8_3p")]
+        run_simulations(searches, HeuristicEvaluator(), 50, batch_size=4)
+        for search in searches:
+            search.advance(int(search.root.visits.argmax()))
+        run_simulations(searches, HeuristicEvaluator(), 80, batch_size=4)
+        return [(s.root.visits.tolist(), s.root.value_sums.tolist(), s.root.mean_values().tolist()) for s in searches]
+
+    assert search_with(0) == search_with(1 << 10) == search_with(1 << 30)

@@ -204,10 +204,12 @@ def _encoding_of(board_type: str, n: int) -> BoardEncoding:
 # The search encodes one position per leaf, so ``_planes`` is a hot path: rather than a
 # numpy call per plane family, each cell's facts are laid out as bytes in five sections
 # and a single scatter writes them. A section writes every cell once, into the plane its
-# code selects; a cell without the fact writes 0.0 into a plane that is 0.0 there anyway
-# (an empty cell has no height in plane 0), so the writes never collide and the result
-# equals writing the non-zero entries alone. bytes.translate adds each section's offset
-# to its codes (a C loop, far cheaper than a numpy call on so few cells).
+# code selects. A cell without the fact writes 0.0 into a plane that is 0.0 there anyway
+# (a cell without a stack has height and cap 0 and writes them into plane 0 and 1, the
+# mover's, where only the mover's stacks are), the sections' planes are disjoint, so no
+# two writes meet and the result equals writing the non-zero entries alone.
+# bytes.translate adds each section's offset to its codes: a C loop, far cheaper than a
+# numpy call on so few cells (so is bytearray() of a list, unlike bytes()).
 _SECTIONS = 5  # stack height, cap height, marker, collapse (by owner), emptiness (occupancy)
 _CODES = 8  # room for every code of a section: owners 0..4, occupancy 0..3
 _BINARY = 256 - 3 * _CODES  # value codes of markers, collapses and occupancy; heights stay below
@@ -274,16 +276,14 @@ def _planes(s: GameState, enc: BoardEncoding) -> np.ndarray:
              + occ.translate(shift[4]))
     where = t.plane_at[s.current].take(np.frombuffer(codes, np.uint8))
     where += t.flat
+    shift = _VALUE_SHIFTS
+    facts = marker.translate(shift[0]) + collapsed.translate(shift[1]) + occ.translate(shift[2])
     out = t.template.copy()
     if s.params.rings_per_player * s.n < _BINARY:  # no stack can reach the value codes of markers
-        shift = _VALUE_SHIFTS
-        codes = (bytearray(height) + bytearray(cap) + marker.translate(shift[0]) + collapsed.translate(shift[1])
-                 + occ.translate(shift[2]))
-        out[where] = t.values.take(np.frombuffer(codes, np.uint8))
-    else:  # a raised ring supply: heights computed as they come
+        out[where] = t.values.take(np.frombuffer(bytearray(height) + bytearray(cap) + facts, np.uint8))
+    else:  # a raised ring supply: heights scaled as they come
         sizes = np.asarray(height + cap, dtype=np.float32) * t.scale
-        facts = np.frombuffer(marker + collapsed + occ, dtype=np.uint8)
-        out[where] = np.concatenate([sizes, t.values[_BINARY:].take(facts + np.repeat([0, 8, 16], len(height)))])
+        out[where] = np.concatenate([sizes, t.values.take(np.frombuffer(facts, np.uint8))])
     if height != cap:  # some stack holds rings below its cap
         slot = t.seat_plane[s.current]
         flat = t.cell_flat

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..game import GameState, Move, apply_move_inplace, legal_moves, undo_move
+from ..game import GameState, Move, apply_move_inplace, legal_moves
 from .evaluators import Evaluator
 from .heuristic import terminal_values
 
@@ -46,11 +46,13 @@ class Node:
     cost a fraction of numpy's scalar indexing; only the two vectors that picking a child
     combines are numpy arrays, each kept current edge by edge:
     ``q`` (mean value, or the first-play value while unvisited) and ``u`` (the
-    exploration weight c_puct * prior / (visits + 1)).
+    exploration weight c_puct * prior / (visits + 1)). The per-seat values backed up
+    through the node are kept as a list and summed, in the order they came, only when
+    asked for (``mean_values``): few nodes are ever asked.
     """
 
     __slots__ = ("mover", "moves", "priors", "scaled", "counts", "sums", "q", "u", "fpu", "children",
-                 "terminal", "seat_sums", "total")
+                 "terminal", "backed_up", "total", "state")
 
     def __init__(self, mover: int, moves: list[Move] | None, priors: np.ndarray | None,
                  terminal: np.ndarray | None = None, first_play: float = 0.0, c_puct: float = 1.0):
@@ -61,18 +63,16 @@ class Node:
         self.counts = [0.0] * count
         self.sums = [0.0] * count
         self.fpu = first_play
-        self.q = np.full(count, first_play, dtype=np.float64)
-        if priors is not None:
-            scaled = c_puct * priors
-            self.scaled = scaled.tolist()
-            self.u = np.asarray(scaled, dtype=np.float64)  # scaled / (0 visits + 1), the same bits
-        else:
-            self.u = np.zeros(count)
-            self.scaled = [0.0] * count
+        self.q = np.empty(count)
+        self.q.fill(first_play)  # np.full's own overhead is twice this
+        scaled = c_puct * priors if priors is not None else np.zeros(count)
+        self.scaled = scaled.tolist()
+        self.u = np.asarray(scaled, dtype=np.float64)  # scaled / (0 visits + 1), the same bits
         self.children: list = [None] * count
         self.terminal = terminal  # per-seat values when the game is over here
-        self.seat_sums: list | None = None
+        self.backed_up: list = []  # per-seat value lists, in backup order
         self.total = 0
+        self.state: GameState | None = None  # the position here, for the few that ``Search`` keeps
 
     @property
     def visits(self) -> np.ndarray:
@@ -86,7 +86,13 @@ class Node:
 
     @property
     def seat_value_sum(self) -> np.ndarray | None:
-        return None if self.seat_sums is None else np.array(self.seat_sums, dtype=np.float64)
+        """Per-seat sum of the values backed up through this node (None before any)."""
+        if not self.backed_up:
+            return None
+        sums = self.backed_up[0]
+        for values in self.backed_up[1:]:
+            sums = [a + b for a, b in zip(sums, values)]
+        return np.array(sums, dtype=np.float64)
 
     def set_priors(self, priors: np.ndarray, c_puct: float) -> None:
         self.priors = priors
@@ -94,21 +100,12 @@ class Node:
         self.scaled = scaled.tolist()
         self.u = scaled / (self.visits + 1.0)
 
-    def visit_edge(self, index: int, value: float, count: int = 1) -> None:
-        visits = self.counts[index] + count
-        self.counts[index] = visits
-        total = self.sums[index] + value
-        self.sums[index] = total
-        self.q[index] = total / visits if visits > 0 else self.fpu
-        self.u[index] = self.scaled[index] / (visits + 1.0)
-
-    def add_value(self, values) -> None:
+    def add_value(self, values: list) -> None:
         self.total += 1
-        sums = self.seat_sums
-        self.seat_sums = list(values) if sums is None else [a + b for a, b in zip(sums, values)]
+        self.backed_up.append(values)
 
     def mean_values(self) -> np.ndarray:
-        return np.array(self.seat_sums, dtype=np.float64) / self.total
+        return self.seat_value_sum / self.total
 
 
 # Marks a child whose first evaluation is in flight, so a second descent in the same batch stops short of it.
@@ -116,17 +113,34 @@ PENDING = object()
 VIRTUAL_LOSS = 1.0
 
 
-@dataclass
+# How many positions a search keeps in its nodes, in board cells: 16 positions of an 8x8
+# board, 2 of the big ones. Each is some 25 containers that the garbage collector scans
+# again and again; keeping every node's position (the fewest moves to replay) cost more
+# there than it saved.
+KEPT_CELLS = 1 << 10
+
+
+@dataclass(slots=True)
 class Ticket:
     """One descent awaiting its evaluation: the edges walked and what to attach at the end."""
 
     path: list  # (node, child index) from the root down
-    expand: tuple | None  # (mover, moves) of a new leaf to expand with the evaluation
+    expand: tuple | None  # (mover, moves, position) of a new leaf to expand with the evaluation
     values: np.ndarray | None  # known values (terminal leaf) or None until evaluated
 
 
 class Search:
-    """The search tree of one game; ``state`` is that game's live position (restored after each descent).
+    """The search tree of one game; ``state`` is that game's live position (only ``advance`` changes it).
+
+    A descent needs the position at its new leaf: a copy of the deepest
+    position kept on its path (the live state at the root) with the moves
+    after it played, no undo needed. That costs less than playing the moves
+    on the live state and undoing them, and the first nodes created (the
+    ones most walked through) keep their position, so that a leaf replays
+    fewer moves (about three where its path has five on the small boards;
+    ``KEPT_CELLS`` bounds how many). The engine's states are values (equal
+    positions generate the same moves in the same order), so the leaf, and
+    all that follows, is the same whichever way it was reached.
 
     Several descents may be in flight at once: each puts a virtual loss on
     the edges it walked, so the next one explores elsewhere, and removes it
@@ -138,6 +152,8 @@ class Search:
         self.settings = settings
         self.root: Node | None = None
         self.in_flight = 0
+        self.kept = 0  # nodes of this tree holding a position (or about to)
+        self.keep_limit = KEPT_CELLS // len(state.height)
 
     def visits(self) -> int:
         """Root visits, those in flight included (virtual visits count at the root too)."""
@@ -146,7 +162,7 @@ class Search:
     # -- descent -----------------------------------------------------------
 
     def select_leaf(self, evaluator: Evaluator) -> tuple[Ticket, object] | None:
-        """Walk to a leaf, prepare its evaluation, restore the state.
+        """Walk to a leaf and prepare its evaluation.
 
         Returns (ticket, evaluator item or None for a known value), or None
         when the walk ran into a leaf already in flight (nothing to do now).
@@ -154,54 +170,58 @@ class Search:
         if self.root is None:
             if self.in_flight:
                 return None
-            return self.open_leaf([], [], evaluator)
-        state = self.state
+            self.kept = 0
+            return self.open_leaf([], self.state, evaluator)
         path: list[tuple[Node, int]] = []
-        undo_tokens = []
         node = self.root
         sqrt = math.sqrt
         while True:
-            # pick_child, inlined: this loop runs for every edge of every descent.
-            scores = node.u * sqrt(node.total + 1)
-            scores += node.q
-            index = int(scores.argmax())
+            children = node.children
+            if len(children) == 1:  # a forced move (two nodes in five): nothing to weigh
+                index = 0
+            else:  # pick_child, inlined: this loop runs for every edge of every descent
+                scores = node.u * sqrt(node.total + 1)
+                scores += node.q
+                index = int(scores.argmax())
             path.append((node, index))
-            child = node.children[index]
+            child = children[index]
             if child is PENDING:
-                self.unwind(undo_tokens)
                 return None
-            undo_tokens.append(apply_move_inplace(state, node.moves[index], validate=False))
             if child is None or child.terminal is not None:
                 break
             node = child
         if child is not None:  # a terminal node met before
-            ticket = Ticket(path, None, child.terminal)
             self.apply_virtual_loss(path)
-            self.unwind(undo_tokens)
-            return ticket, None
-        return self.open_leaf(path, undo_tokens, evaluator)
+            return Ticket(path, None, child.terminal), None
+        # The deepest position kept on the path (the root's is the live state), then the moves after it.
+        first = len(path) - 1
+        while first and path[first][0].state is None:
+            first -= 1
+        state = (path[first][0].state if first else self.state).copy()
+        for node, index in path[first:]:
+            apply_move_inplace(state, node.moves[index], validate=False, undo=False)
+        return self.open_leaf(path, state, evaluator)
 
-    def open_leaf(self, path: list, undo_tokens: list, evaluator: Evaluator) -> tuple[Ticket, object]:
-        state = self.state
+    def open_leaf(self, path: list, state: GameState, evaluator: Evaluator) -> tuple[Ticket, object]:
         if state.is_over():
-            ticket, item = Ticket(path, (0, None), terminal_values_array(state)), None
+            ticket, item = Ticket(path, (0, None, None), terminal_values_array(state)), None
         else:
             moves = legal_moves(state)
-            ticket, item = Ticket(path, (state.current, moves), None), evaluator.prepare(state, moves)
+            item = evaluator.prepare(state, moves)
+            kept = None
             if path:
                 parent, index = path[-1]
                 parent.children[index] = PENDING
+                if self.kept < self.keep_limit:  # (the root's position is the live state)
+                    kept = state
+                    self.kept += 1
+            # A position not kept is dropped now rather than held through the batch.
+            ticket = Ticket(path, (state.current, moves, kept), None)
         self.apply_virtual_loss(path)
-        self.unwind(undo_tokens)
         return ticket, item
 
-    def unwind(self, undo_tokens: list) -> None:
-        state = self.state
-        for token in reversed(undo_tokens):
-            undo_move(state, token)
-
     def apply_virtual_loss(self, path: list) -> None:
-        """``visit_edge(index, -VIRTUAL_LOSS)`` on every edge of ``path``, inlined (hot path)."""
+        """Count a visit of value -VIRTUAL_LOSS on every edge of ``path`` (and at its nodes)."""
         self.in_flight += 1
         for node, index in path:
             visits = node.counts[index] + 1
@@ -227,7 +247,7 @@ class Search:
         path = ticket.path
         values = ticket.values
         if ticket.expand is not None:
-            mover, moves = ticket.expand
+            mover, moves, state = ticket.expand
             if values is not None:
                 leaf = Node(0, None, None, terminal=values)
             else:
@@ -235,6 +255,7 @@ class Search:
                 settings = self.settings
                 leaf = Node(mover, moves, priors, first_play=float(values[mover - 1]) - settings.fpu_reduction,
                             c_puct=settings.c_puct)
+                leaf.state = state
             if path:
                 parent, index = path[-1]
                 parent.children[index] = leaf
@@ -253,8 +274,7 @@ class Search:
             total += values[node.mover - 1]
             node.sums[index] = total
             node.q[index] = total / node.counts[index]
-            sums = node.seat_sums
-            node.seat_sums = list(values) if sums is None else [a + b for a, b in zip(sums, values)]
+            node.backed_up.append(values)
 
     # -- root ------------------------------------------------------------------
 
@@ -264,6 +284,16 @@ class Search:
         child = self.root.children[move_index]
         apply_move_inplace(self.state, move, validate=False, undo=False)
         self.root = child if isinstance(child, Node) and child.terminal is None else None
+        self.kept = 0
+        if self.root is not None:
+            self.root.state = None  # the live state is that position now
+            below = [self.root]
+            while below:
+                node = below.pop()
+                for child in node.children:
+                    if isinstance(child, Node):
+                        self.kept += child.state is not None
+                        below.append(child)
 
 
 def terminal_values_array(state: GameState) -> np.ndarray:

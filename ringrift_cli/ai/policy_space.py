@@ -230,16 +230,16 @@ def indices_for_moves(state: GameState, moves: list[Move], legal: list[Move] | N
     """``move_indices`` for each move, sharing the position-wide work. ``legal``, when
     the caller has it, is ``legal_moves(state)``, spared generating again."""
     layout = layout_for(state.board.board_type)
-    context = _Context(state, layout, legal)
     known = _fixed_indices(layout.board_type)
-    result = []
-    for m in moves:
-        found = known.get(m)
-        if found is None:
-            found = _indices(layout, context, m)
-            if m.kind in _POSITION_FREE and len(known) < _FIXED_CACHE_LIMIT:
-                known[m] = found
-        result.append(found)
+    # The search asks at every leaf, and nearly every move is known: one C-level pass.
+    result = list(map(known.get, moves))
+    if None in result:
+        context = _Context(state, layout, legal)
+        for k, m in enumerate(moves):
+            if result[k] is None:
+                found = result[k] = _indices(layout, context, m)
+                if m.kind in _POSITION_FREE and len(known) < _FIXED_CACHE_LIMIT:
+                    known[m] = found
     return result
 
 

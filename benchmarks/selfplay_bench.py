@@ -45,20 +45,26 @@ def opening_positions(config_key: str, games: int, seed: int) -> list:
     return states
 
 
-def forward_ceiling(net, shape, batch: int, device: str, seconds: float = 3.0) -> float:
-    """Evaluations per second of the bare network on random batches of ``batch`` positions."""
+def forward_ceiling(net, shape, batch: int, device: str, windows: int = 5, seconds: float = 1.0) -> float:
+    """Evaluations per second of the bare network on random batches of ``batch`` positions:
+    the median of several timed windows, since one window swings by ±20% on a shared machine."""
+    import statistics
+
     planes = torch.randn(batch, shape.planes, shape.height, shape.width, device=device)
     globals_ = torch.randn(batch, shape.globals, device=device)
+    rates = []
     with torch.inference_mode():
         for _ in range(3):
             net(planes, globals_)
-        calls, began = 0, time.perf_counter()
-        while time.perf_counter() - began < seconds:
-            net(planes, globals_)
-            calls += 1
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        return calls * batch / (time.perf_counter() - began)
+        for _ in range(windows):
+            calls, began = 0, time.perf_counter()
+            while time.perf_counter() - began < seconds:
+                net(planes, globals_)
+                calls += 1
+            if device.startswith("cuda"):
+                torch.cuda.synchronize()
+            rates.append(calls * batch / (time.perf_counter() - began))
+    return statistics.median(rates)
 
 
 def selfplay_rate(config_key: str, net, simulations: int, games: int, moves: int, device: str,

@@ -75,6 +75,11 @@ def setting_for(key: str) -> Setting:
         raise UserError(f"unknown setting {key!r}; valid settings: {', '.join(SETTINGS_BY_KEY)}") from None
 
 
+def default_of(key: str) -> Any:
+    """The single default of a setting, for code that needs it without a Context."""
+    return setting_for(key).default
+
+
 def coerce(setting: Setting, raw: Any) -> Any:
     """Convert ``raw`` (text from the CLI, or a YAML value) to the setting's type, checking range."""
     value = _convert(setting, raw)

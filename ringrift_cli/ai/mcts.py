@@ -20,18 +20,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..game import GameState, Move, apply_move_inplace, legal_moves
+from ..settings import default_of
 from .evaluators import Evaluator
 from .heuristic import terminal_values
 
 
 @dataclass(frozen=True)
 class SearchSettings:
-    simulations: int = 128
-    c_puct: float = 1.5
+    """Search parameters; those that are settings default to the settings' single defaults."""
+
+    simulations: int = default_of("selfplay.simulations")
+    c_puct: float = default_of("selfplay.c_puct")
     # An unvisited move starts at the parent's value minus this (first-play urgency).
     fpu_reduction: float = 0.2
-    dirichlet_alpha: float = 0.3
-    dirichlet_fraction: float = 0.25
+    dirichlet_alpha: float = 0.3  # selfplay picks it per board (DIRICHLET_ALPHA)
+    dirichlet_fraction: float = default_of("selfplay.dirichlet_fraction")
 
 
 # Dirichlet alpha per board, scaled to the typical number of legal moves.

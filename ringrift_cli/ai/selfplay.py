@@ -15,6 +15,7 @@ import numpy as np
 from ..game import (GameState, apply_move_inplace, board_for, initial_state, legal_moves, move_to_json,
                     state_to_json)
 from ..game.rules import parse_config_key
+from ..settings import default_of
 from ..store.game_records import GameRecord, MoveRecord
 from .encoding import policy_target
 from .evaluators import Evaluator
@@ -22,20 +23,14 @@ from .heuristic import terminal_values
 from .mcts import DIRICHLET_ALPHA, Search, SearchSettings, add_root_noise, choose_move, run_simulations
 
 
-def _setting_default(key: str):
-    from ..settings import SETTINGS_BY_KEY
-
-    return SETTINGS_BY_KEY[key].default
-
-
 @dataclass(frozen=True)
 class SelfplaySettings:
     """Search settings of a selfplay run; unset fields take the settings' single defaults."""
 
-    simulations: int = _setting_default("selfplay.simulations")
-    temperature_plies: int = _setting_default("selfplay.temperature_plies")
-    dirichlet_fraction: float = _setting_default("selfplay.dirichlet_fraction")
-    c_puct: float = _setting_default("selfplay.c_puct")
+    simulations: int = default_of("selfplay.simulations")
+    temperature_plies: int = default_of("selfplay.temperature_plies")
+    dirichlet_fraction: float = default_of("selfplay.dirichlet_fraction")
+    c_puct: float = default_of("selfplay.c_puct")
 
     def search_settings(self, config_key: str) -> SearchSettings:
         board, _ = parse_config_key(config_key)

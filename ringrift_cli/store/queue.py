@@ -49,13 +49,10 @@ class QueuePolicy:
 
 
 def default_policy() -> QueuePolicy:
-    from ..settings import SETTINGS_BY_KEY
+    from ..settings import default_of
 
-    def default(key: str):
-        return SETTINGS_BY_KEY[key].default
-
-    return QueuePolicy(default("queue.lease_seconds"), default("queue.max_attempts"),
-                       default("queue.backoff_base_seconds"), default("queue.backoff_max_seconds"))
+    return QueuePolicy(default_of("queue.lease_seconds"), default_of("queue.max_attempts"),
+                       default_of("queue.backoff_base_seconds"), default_of("queue.backoff_max_seconds"))
 
 
 MAX_LEASE_SECONDS = 7 * 86_400

@@ -23,6 +23,22 @@ def cli_json(*args):
     return json.loads(result.output)
 
 
+def edit_registered_shard(ctx, home, relative: str, sql: str) -> None:
+    """Change a recorded games shard in place and re-register its sha256, as if it had been
+    recorded that way (the registry stays truthful; only the content is odd)."""
+    import sqlite3
+
+    from ringrift_cli.files import sha256_of
+
+    path = home / relative
+    conn = sqlite3.connect(path)
+    conn.execute(sql)
+    conn.commit()
+    conn.close()
+    with ctx.store.write() as db:
+        db.execute("UPDATE artifacts SET sha256 = ? WHERE path = ?", (sha256_of(path), relative))
+
+
 @pytest.fixture
 def recorded(home):
     """Two selfplay shards of square8_2p."""
@@ -115,17 +131,7 @@ def test_damaged_games_shard_is_quarantined_and_the_rest_exported(ctx, home, rec
 
 
 def test_game_the_engine_does_not_replay_is_quarantined(ctx, home, recorded):
-    import sqlite3
-
-    from ringrift_cli.files import sha256_of
-
-    path = home / recorded[1]["path"]
-    conn = sqlite3.connect(path)
-    conn.execute("UPDATE games SET final_hash = '0000000000000000' WHERE id = 1")
-    conn.commit()
-    conn.close()
-    with ctx.store.write() as db:  # keep the registry truthful about the edited file
-        db.execute("UPDATE artifacts SET sha256 = ? WHERE path = ?", (sha256_of(path), recorded[1]["path"]))
+    edit_registered_shard(ctx, home, recorded[1]["path"], "UPDATE games SET final_hash = '0000000000000000' WHERE id = 1")
     result = cli_json("export", "square8_2p")
     [aside] = result["set_aside"]
     assert aside["path"] == recorded[1]["path"] and "final position" in aside["reason"]
@@ -140,17 +146,7 @@ def test_feature_memory_cap_splits_shards(home, recorded):
 
 
 def test_games_from_another_encoder_version_are_set_aside_not_mixed(ctx, home, recorded):
-    import sqlite3
-
-    from ringrift_cli.files import sha256_of
-
-    old = home / recorded[0]["path"]
-    conn = sqlite3.connect(old)
-    conn.execute("UPDATE meta SET value = '0' WHERE key = 'encoder_version'")
-    conn.commit()
-    conn.close()
-    with ctx.store.write() as db:  # keep the registry truthful about the edited file
-        db.execute("UPDATE artifacts SET sha256 = ? WHERE path = ?", (sha256_of(old), recorded[0]["path"]))
+    edit_registered_shard(ctx, home, recorded[0]["path"], "UPDATE meta SET value = '0' WHERE key = 'encoder_version'")
     result = cli_json("export", "square8_2p")
     assert [(a["path"], a["flag"]) for a in result["set_aside"]] == [(recorded[0]["path"], "other_encoder")]
     assert result["games_shards_read"] == 1 and len(result["shards"]) == 1

@@ -7,7 +7,6 @@ import signal
 import sqlite3
 import subprocess
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -149,7 +148,6 @@ def test_killed_selfplay_keeps_finished_games_and_resumes(ctx, home, subprocess_
 
 def test_temperature_and_noise_apply_in_selfplay(ctx, home):
     from ringrift_cli.ai.encoding import indices_for_moves
-    from ringrift_cli.game import legal_moves
 
     def play(**params):
         args = ["queue", "add", "selfplay", "square8_2p", "--param", "games=2", "--param", "model=none",

@@ -20,7 +20,7 @@ caller expects is an error, never a silent fallback.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch

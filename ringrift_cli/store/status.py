@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .artifacts import PENDING
 from .db import Store
 from .queue import Job
 
@@ -51,11 +52,11 @@ def data_by_config(store: Store) -> list[DataRow]:
         "SELECT a.config_key AS config_key,"
         " sum(a.kind = 'games') AS games_shards,"
         " sum(CASE WHEN a.kind = 'games' THEN coalesce(json_extract(a.meta, '$.games'), 0) END) AS games,"
-        " sum(a.kind = 'games' AND NOT EXISTS (SELECT 1 FROM artifact_inputs i JOIN artifacts o"
-        "     ON o.id = i.artifact_id WHERE i.input_id = a.id AND o.kind = 'npz')) AS unexported,"
+        f" sum(a.kind = 'games' AND {PENDING}) AS unexported,"
         " sum(a.kind = 'npz') AS npz_shards,"
         " sum(CASE WHEN a.kind = 'npz' THEN coalesce(json_extract(a.meta, '$.samples'), 0) END) AS samples"
-        " FROM artifacts a WHERE a.kind IN ('games', 'npz') GROUP BY a.config_key ORDER BY a.config_key"
+        " FROM artifacts a WHERE a.kind IN ('games', 'npz') GROUP BY a.config_key ORDER BY a.config_key",
+        ("npz",),
     )
     return [DataRow(row["config_key"], row["games_shards"] or 0, row["games"] or 0, row["unexported"] or 0,
                     row["npz_shards"] or 0, row["samples"] or 0) for row in rows]

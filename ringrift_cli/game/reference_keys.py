@@ -13,43 +13,20 @@ from functools import cache
 from itertools import chain
 
 from .boards import Board
-
 from .moves import (
+    BOOKKEEPING_TYPES,
     CHOOSE_LINE_OPTION,
     CHOOSE_TERRITORY_OPTION,
-    NO_LINE_ACTION,
-    NO_MOVEMENT_ACTION,
-    NO_PLACEMENT_ACTION,
-    NO_TERRITORY_ACTION,
     PROCESS_LINE,
     RECOVERY_SLIDE,
-    SKIP_CAPTURE,
-    SKIP_PLACEMENT,
-    SKIP_RECOVERY,
-    SKIP_TERRITORY_PROCESSING,
     SWAP_SIDES,
     Move,
 )
 from .state import GameState
 
-# Types whose ``to`` is a placeholder or an arbitrary cell of the line or
-# region, so the key leaves it out.
-_NO_TO = frozenset(
-    {
-        NO_PLACEMENT_ACTION,
-        NO_MOVEMENT_ACTION,
-        NO_LINE_ACTION,
-        NO_TERRITORY_ACTION,
-        SKIP_PLACEMENT,
-        SKIP_CAPTURE,
-        SKIP_TERRITORY_PROCESSING,
-        SKIP_RECOVERY,
-        SWAP_SIDES,
-        PROCESS_LINE,
-        CHOOSE_LINE_OPTION,
-        CHOOSE_TERRITORY_OPTION,
-    }
-)
+# Types whose ``to`` is a placeholder (every bookkeeping move, the pie
+# rule) or an arbitrary cell of the line or region, so the key leaves it out.
+_NO_TO = BOOKKEEPING_TYPES | {SWAP_SIDES, PROCESS_LINE, CHOOSE_LINE_OPTION, CHOOSE_TERRITORY_OPTION}
 
 
 def sha16(text: str) -> str:

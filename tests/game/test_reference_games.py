@@ -14,9 +14,9 @@ import pytest
 from conformance_paths import conformance_dir, missing_reason
 from reference_replay import Disagreement, compare_keys, replay_game
 
-from ringrift_cli.game import legal_moves
+from ringrift_cli.game import Move, legal_moves
 from ringrift_cli.game.positions import position
-from ringrift_cli.game.reference_keys import move_key
+from ringrift_cli.game.reference_keys import board_text, move_key
 
 ROOT = conformance_dir() / "reference-games"
 GAMES = sorted(ROOT.glob("*.json")) if ROOT.is_dir() else []
@@ -127,3 +127,26 @@ def test_skip_placement_is_departure_f_only_where_a_stack_lands_on_a_stack():
     legal, ours = _keys_of(t)
     with pytest.raises(Disagreement, match="only the record lists skip_placement"):
         compare_keys(t, legal, ours, ours + ["skip_placement"])
+
+
+def test_keys_and_board_text_follow_the_readme_examples():
+    s = position("square8", 2, stacks={"3,4": [1, 2]}, markers={"0,0": 2})
+    assert board_text(s) == "S:3,4=1.2|M:0,0=2|C:"
+    c = s.board.cell_of
+    line = tuple(c(k) for k in ("4,6", "5,6", "6,6", "7,6"))
+    examples = {
+        "place_ring|to=3,4|n=2": Move("place_ring", 1, c("3,4"), count=2),
+        "move_stack|from=0,5|to=0,1": Move("move_stack", 1, c("0,1"), c("0,5")),
+        "overtaking_capture|from=6,2|to=0,2|cap=1,2": Move("overtaking_capture", 1, c("0,2"), c("6,2"), c("1,2")),
+        "no_line_action": Move("no_line_action", 1, c("0,0")),
+        "choose_line_option|lines=4,6;5,6;6,6;7,6|collapse=4,6;5,6;6,6;7,6": Move(
+            "choose_line_option", 1, line[2], cells=line, collapse=line
+        ),
+        "eliminate_rings_from_stack|to=7,5|ctx=territory": Move(
+            "eliminate_rings_from_stack", 1, c("7,5"), context="territory"
+        ),
+        "recovery_slide|from=6,2|to=5,1|rmode=fallback|extract=2,4": Move(
+            "recovery_slide", 1, c("5,1"), c("6,2"), mode="fallback", extraction=c("2,4")
+        ),
+    }
+    assert {move_key(s, m): m for m in examples.values()}.keys() == examples.keys()

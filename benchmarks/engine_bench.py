@@ -149,8 +149,8 @@ def main(argv: list | None = None) -> int:
     if not only or "recovery" in only:
         r = bench_recovery(max(10, 100 // 4) if args.quick else 100)
         print(
-            f"recovery 3-4p: {r['gens_per_s']:.0f} legal-move gens/s, {r['applied_per_s']:.0f} moves applied+undone/s,"
-            f" {r['branching']:.1f} moves per position"
+            f"recovery 3-4p: {r['gens_per_s']:.0f} legal-move gens/s,"
+            f" {r['applied_per_s']:.0f} moves applied+undone/s, {r['branching']:.1f} moves per position"
         )
     print("all targets met" if all_met else "some targets NOT met")
     return 0

@@ -184,8 +184,9 @@ def compare_keys(s, legal, ours: list, ref: list) -> list:
             letters.append(letter)
         else:
             problems.append(f"only the record lists {k}")
+    declined = "no_territory_action" in only_ref
     for k in sorted(only_ours):
-        if k.startswith("choose_territory_option|") or (k == "skip_territory_processing" and "d" in letters):
+        if k.startswith("choose_territory_option|") or (k == "skip_territory_processing" and declined):
             letters.append("d")
         else:
             problems.append(f"only we list {k}")

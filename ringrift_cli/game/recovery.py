@@ -4,7 +4,9 @@ ring may slide a marker one step instead of moving a stack.
 Line-mode slides (forming a line of at least L) come first; only when none
 exists anywhere may the player use a fallback slide or a stack strike. Each
 cost is one buried-ring extraction from a stack of the player's choice, so
-every slide is listed once per eligible extraction stack.
+every slide is listed once per eligible extraction stack. Eligibility is
+judged before the move, so a struck stack may pay for its own strike and
+no strike is free (docs/engine.md, "Recovery cost").
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ ring may slide a marker one step instead of moving a stack.
 Line-mode slides (forming a line of at least L) come first; only when none
 exists anywhere may the player use a fallback slide or a stack strike. Each
 cost is one buried-ring extraction from a stack of the player's choice, so
-every slide is listed once per eligible extraction stack.
+every slide is listed once per eligible extraction stack. Eligibility is
+judged before the move, so a struck stack may pay for its own strike and
+no strike is free (docs/engine.md, "Recovery cost").
 """
 
 from __future__ import annotations
@@ -41,21 +43,6 @@ def _slides(s: GameState, p: int):
                 yield src, ray[0]
 
 
-def _strike_extractions(s: GameState, p: int, dst: int) -> list:
-    """Extraction stacks left after the stack at ``dst`` loses its top."""
-    out = []
-    for c, rings in enumerate(s.rings):
-        if rings is None:
-            continue
-        if c == dst:
-            rings = rings[:-1]
-            if not rings:
-                continue
-        if p in rings[:-1]:
-            out.append(c)
-    return out
-
-
 def recovery_moves(s: GameState, p: int) -> list:
     L = s.params.line_length
     occ = s.occ
@@ -74,14 +61,17 @@ def recovery_moves(s: GameState, p: int) -> list:
                 out.append(make_move(RECOVERY_SLIDE, p, dst, src, mode="line", option=2, cells=line, collapse=w))
     if out:
         return out
+    strike = s.options.stack_strike
     for src, dst in _slides(s, p):
         o = occ[dst]
         if o == EMPTY:
-            for e in extraction or [-1]:
-                out.append(make_move(RECOVERY_SLIDE, p, dst, src, mode="fallback", extraction=e))
-        elif o == STACK and s.options.stack_strike:
-            for e in _strike_extractions(s, p, dst) or [-1]:
-                out.append(make_move(RECOVERY_SLIDE, p, dst, src, mode="stack_strike", extraction=e))
+            mode = "fallback"
+        elif o == STACK and strike:
+            mode = "stack_strike"
+        else:
+            continue
+        for e in extraction:
+            out.append(make_move(RECOVERY_SLIDE, p, dst, src, mode=mode, extraction=e))
     return out
 
 
@@ -100,6 +90,7 @@ def apply_recovery(s: GameState, move) -> None:
                 collapse_markers(s, p, move.collapse)
             else:
                 collapse_markers(s, p, line)
-    if not (move.mode == "line" and move.option == 2):
-        if move.extraction >= 0 and s.rings[move.extraction] is not None and p in s.rings[move.extraction][:-1]:
-            extract_buried_ring(s, move.extraction, p)
+    if move.extraction >= 0:
+        # The stack was chosen before the strike: if it is the struck
+        # stack, the player's ring may now be on top; it still pays.
+        extract_buried_ring(s, move.extraction, p)

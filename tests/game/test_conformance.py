@@ -9,10 +9,10 @@ reported as expected failures with the reason and not counted.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
+from conformance_paths import conformance_dir, missing_reason
 
 from ringrift_cli.game import board_for, fingerprint, load_reference_move, load_reference_state
 from ringrift_cli.game.apply import apply_move_inplace
@@ -21,15 +21,8 @@ from ringrift_cli.game.replay import replay_record
 from ringrift_cli.game.vectors import run_vector
 
 
-def conformance_dir() -> Path:
-    override = os.environ.get("RINGRIFT_CONFORMANCE_DIR")
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[2].parent / "shared" / "conformance"
-
-
 ROOT = conformance_dir()
-MISSING = f"conformance fixtures not found at {ROOT} (set RINGRIFT_CONFORMANCE_DIR)"
+MISSING = missing_reason(ROOT)
 
 
 def _load(path: Path):

@@ -132,6 +132,8 @@ def read_yaml_settings(path: Path) -> dict[str, Any]:
         where = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise UserError(f"{path}{where}: not valid YAML: {problem}") from None
+    except RecursionError:
+        raise UserError(f"{path}: nested too deeply") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"cannot read {path}: {exc}") from None
     if not isinstance(data, dict):

@@ -91,4 +91,6 @@ def test_interrupted_selfplay_gives_its_job_back_at_once(store, subprocess_env, 
     proc.wait(timeout=60)
     [job] = q.list_jobs(store, kind="selfplay")
     assert job.status == "queued" and job.attempts == 0 and job.claimed_by is None
-    assert "Traceback" not in proc.stderr.read().decode()
+    said = proc.stderr.read().decode()
+    assert "Traceback" not in said and f"job {job.id} handed back to the queue" in said
+    assert proc.returncode == (143 if stop == signal.SIGTERM else 130)

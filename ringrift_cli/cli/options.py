@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Annotated, Optional
@@ -56,15 +55,7 @@ def param_option(kind: str, name: str, *flags: str):
     return typer.Option(*flags, help=param_for(kind, name).help_text(), show_default=False)
 
 
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not JSON")
-
-
 def parse_json_object(text: str, what: str) -> dict:
-    try:
-        value = json.loads(text, parse_constant=_reject_constant)
-    except ValueError as exc:
-        raise UserError(f"{what} is not valid JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise UserError(f"{what} must be a JSON object, got {type(value).__name__}")
-    return value
+    from ..json_input import loads_object
+
+    return loads_object(text, what)

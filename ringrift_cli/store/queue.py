@@ -111,13 +111,26 @@ class Job:
         # Positional: the fields above are declared in the table's column order
         # (a test holds the two together), and this runs on every queue operation.
         values = list(row)
-        values[3] = json.loads(values[3])
+        values[3] = stored_json(values[0], "params", values[3])
         if values[16] is not None:
-            values[16] = json.loads(values[16])
+            values[16] = stored_json(values[0], "result", values[16])
         return cls(*values)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
+
+
+class UnreadableRow(UserError):
+    """A job row whose params or result no bounded JSON reader accepts (written by an older ringrift)."""
+
+
+def stored_json(job_id: int, column: str, text: str):
+    from ..json_input import loads
+
+    try:
+        return loads(text, f"job {job_id}'s stored {column}")
+    except UserError as exc:
+        raise UnreadableRow(str(exc)) from None
 
 
 class LeaseLost(UserError):
@@ -197,24 +210,40 @@ def claim_in(
     lease = check_lease(policy.lease_seconds if lease_seconds is None else lease_seconds)
     reap_expired_in(conn, policy, at)
     placeholders = ",".join("?" * len(kinds))
-    row = conn.execute(
-        CLAIM_SET
-        # INDEXED BY: left to itself the planner may sort every queued job of the kind.
-        + " WHERE id = (SELECT id FROM jobs INDEXED BY jobs_ready WHERE status = 'queued' AND not_before <= ?"
-        f" AND kind IN ({placeholders}) AND (host IS NULL OR host = ?)"
-        " ORDER BY priority DESC, id LIMIT 1)"
-        " RETURNING *",
-        (worker, at + lease, at, at, at, at, *kinds, host),
-    ).fetchone()
-    return record_claim(conn, row, worker, at) if row is not None else None
+    while True:
+        row = conn.execute(
+            CLAIM_SET
+            # INDEXED BY: left to itself the planner may sort every queued job of the kind.
+            + " WHERE id = (SELECT id FROM jobs INDEXED BY jobs_ready WHERE status = 'queued' AND not_before <= ?"
+            f" AND kind IN ({placeholders}) AND (host IS NULL OR host = ?)"
+            " ORDER BY priority DESC, id LIMIT 1)"
+            " RETURNING *",
+            (worker, at + lease, at, at, at, at, *kinds, host),
+        ).fetchone()
+        if row is None:
+            return None
+        try:
+            return record_claim(conn, Job.from_row(row), worker, at)
+        except UnreadableRow as exc:
+            # Give it to no one (it would fail every claim after it), and claim the next job.
+            bury_unreadable_in(conn, row, worker, str(exc), at)
+
+
+def bury_unreadable_in(conn: sqlite3.Connection, row: sqlite3.Row, worker: str, error: str, at: float) -> None:
+    # Params and result are cleared: kept, they would make every later read of the row fail.
+    error = f"{error}; cleared"
+    conn.execute("UPDATE jobs SET status = 'dead', lease_until = NULL, error = ?, params = '{}', result = NULL,"
+                 " finished_at = ?, updated_at = ? WHERE id = ?", (error, at, at, row["id"]))
+    append_event(conn, "job_failed", {"kind": row["kind"], "worker": worker, "attempt": row["attempts"],
+                                      "error": error, "next_status": "dead", "not_before": None},
+                 config_key=row["config_key"], job_id=row["id"], at=at)
 
 
 CLAIM_SET = ("UPDATE jobs SET status = 'claimed', claimed_by = ?, attempts = attempts + 1, claim_seq = claim_seq + 1,"
              " lease_until = ?, heartbeat_at = ?, started_at = ?, updated_at = ?")
 
 
-def record_claim(conn: sqlite3.Connection, row: sqlite3.Row, worker: str, at: float) -> Job:
-    job = Job.from_row(row)
+def record_claim(conn: sqlite3.Connection, job: Job, worker: str, at: float) -> Job:
     append_event(conn, "job_claimed",
                  {"kind": job.kind, "worker": worker, "attempt": job.attempts, "lease_until": job.lease_until},
                  config_key=job.config_key, job_id=job.id, at=at)
@@ -236,7 +265,7 @@ def enqueue_and_claim(store: Store, spec: JobSpec, worker: str, policy: QueuePol
         if row is None:
             held = f" (held by {job.claimed_by})" if job.status == "claimed" else ""
             raise UserError(f"job {job.id} (dedup key {spec.dedup_key!r}) cannot be claimed now: it is {job.status}{held}")
-        return record_claim(conn, row, worker, at)
+        return record_claim(conn, Job.from_row(row), worker, at)
 
 
 FENCE = "id = ? AND status = 'claimed' AND claimed_by = ? AND (? IS NULL OR claim_seq = ?)"
@@ -309,7 +338,7 @@ def complete_in(
     job = fenced_update(
         conn, job_id, worker, claim,
         "status = 'done', result = ?, error = NULL, lease_until = NULL, finished_at = ?, updated_at = ?",
-        (json.dumps(result, sort_keys=True) if result is not None else None, at, at),
+        (json.dumps(result, sort_keys=True, allow_nan=False) if result is not None else None, at, at),
     )
     append_event(conn, "job_completed",
                  {"kind": job.kind, "worker": worker, "attempt": job.attempts, "result": result},

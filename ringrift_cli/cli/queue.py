@@ -60,7 +60,7 @@ def ls(
     """List jobs, newest first."""
     if kind is not None:
         check_stage(kind)
-    with open_context(home) as ctx:
+    with open_context(home, write=False) as ctx:
         rows = jobs.list_jobs(ctx.store, status=status, kind=kind, limit=limit)
     if json_output:
         print_json([job.to_dict() for job in rows])
@@ -75,7 +75,7 @@ def ls(
 @queue_app.command("show")
 def show(job_id: JobId, home: HomeOption = None, json_output: JsonOption = False) -> None:
     """Show one job with its parameters, result, error and events."""
-    with open_context(home) as ctx:
+    with open_context(home, write=False) as ctx:
         job = jobs.get_job(ctx.store, job_id)
         events = events_for_job(ctx.store, job_id)
     if json_output:
@@ -115,7 +115,7 @@ def dead(
     json_output: JsonOption = False,
 ) -> None:
     """The dead-letter list: jobs that used up their attempts, with their last error."""
-    with open_context(home) as ctx:
+    with open_context(home, write=False) as ctx:
         rows = dead_jobs(ctx.store, limit)
     if json_output:
         print_json([job.to_dict() for job in rows])

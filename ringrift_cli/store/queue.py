@@ -26,6 +26,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from ..errors import UserError
+from ..keys import check_host_name, check_worker_name
 from .db import Store, now
 from .events import append_event
 
@@ -157,6 +158,8 @@ def enqueue_in(conn: sqlite3.Connection, spec: JobSpec, policy: QueuePolicy) -> 
     from ..stages.param_schema import check_params  # light: names, types and ranges only
 
     params = check_params(spec.kind, spec.params)
+    if spec.host is not None:
+        check_host_name(spec.host)
     if not 0 <= spec.priority <= MAX_INT:
         raise UserError(f"priority must be between 0 and {MAX_INT}, got {spec.priority}")
     max_attempts = spec.max_attempts if spec.max_attempts is not None else policy.max_attempts
@@ -208,6 +211,9 @@ def claim_in(
     host: str | None, lease_seconds: float | None, at: float,
 ) -> Job | None:
     lease = check_lease(policy.lease_seconds if lease_seconds is None else lease_seconds)
+    check_worker_name(worker)
+    if host is not None:
+        check_host_name(host)
     reap_expired_in(conn, policy, at)
     placeholders = ",".join("?" * len(kinds))
     while True:
@@ -255,6 +261,7 @@ def enqueue_and_claim(store: Store, spec: JobSpec, worker: str, policy: QueuePol
     so that no worker running meanwhile can take it first."""
     policy = policy or default_policy()
     lease = check_lease(policy.lease_seconds)
+    check_worker_name(worker)
     with store.write() as conn:
         job, _ = enqueue_in(conn, spec, policy)
         at = now()

@@ -60,6 +60,14 @@ SETTINGS: tuple[Setting, ...] = (
 
 SETTINGS_BY_KEY = {setting.key: setting for setting in SETTINGS}
 
+MAX_INT = 2**63 - 1  # SQLite's integers: the bound of every id, priority and claim number
+
+
+def lease_bounds() -> tuple[float, float]:
+    """The range of any lease, from the setting queue.lease_seconds (--lease and heartbeats too)."""
+    setting = SETTINGS_BY_KEY["queue.lease_seconds"]
+    return setting.minimum, setting.maximum
+
 
 @dataclass(frozen=True)
 class EffectiveSetting:

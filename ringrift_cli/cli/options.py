@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import UserError
+from ..settings import MAX_INT, lease_bounds
 
 HomeOption = Annotated[
     Optional[Path],
@@ -21,18 +22,15 @@ HomeOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
 WorkerOption = Annotated[str, typer.Option("--worker", "-w", help="Name of the worker holding the claim.")]
-MAX_INT = 2**63 - 1  # SQLite's integers; anything larger is a typo, not a request
-MAX_LEASE = 86_400.0
-
 ClaimOption = Annotated[
-    Optional[int],
-    typer.Option("--claim", help="Claim number printed by `queue claim` (field claim_seq); fences out a stale "
-                 "holder that used the same worker name.", min=1, max=MAX_INT),
+    int,
+    typer.Option("--claim", help="Claim number printed by `queue claim` (field claim_seq); required: it fences "
+                 "out a stale holder that reused the same worker name.", min=1, max=MAX_INT, show_default=False),
 ]
 LeaseOption = Annotated[
     Optional[float],
-    typer.Option("--lease", help="Lease in seconds (1 to 86400). Default: setting queue.lease_seconds.",
-                 min=1, max=MAX_LEASE),
+    typer.Option("--lease", help=f"Lease in seconds ({lease_bounds()[0]:g} to {lease_bounds()[1]:g}). "
+                 "Default: setting queue.lease_seconds.", min=lease_bounds()[0], max=lease_bounds()[1]),
 ]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")

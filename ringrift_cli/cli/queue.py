@@ -11,7 +11,8 @@ from ..keys import check_config_key, check_stage, parse_stage_list, STAGES
 from ..store import queue as jobs
 from ..store.events import events_for_job, prune_events
 from ..store.status import dead_jobs
-from .options import (MAX_INT, ClaimOption, HomeOption, JsonOption, LeaseOption, WorkerOption, parse_duration,
+from ..settings import MAX_INT, lease_bounds
+from .options import (ClaimOption, HomeOption, JsonOption, LeaseOption, WorkerOption, parse_duration,
                       parse_json_object)
 from .render import age, clock, console, print_json, short, table
 
@@ -180,19 +181,19 @@ def claim(
 
 @queue_app.command("heartbeat")
 def heartbeat(
-    job_id: JobId, worker: WorkerOption, claim: ClaimOption = None,
-    lease: LeaseOption = None,
+    job_id: JobId, worker: WorkerOption, claim: ClaimOption,
+    lease: Annotated[Optional[float], typer.Option(help="New lease in seconds. Default: the claim's own lease length.", min=lease_bounds()[0], max=lease_bounds()[1])] = None,
     home: HomeOption = None, json_output: JsonOption = False,
 ) -> None:
     """Extend the lease of a job this worker holds (exit 2 if the claim was lost)."""
     with open_context(home) as ctx:
-        job = jobs.heartbeat(ctx.store, job_id, worker, claim, ctx.queue_policy(), lease_seconds=lease)
+        job = jobs.heartbeat(ctx.store, job_id, worker, claim, lease_seconds=lease)
     print_json(job.to_dict()) if json_output else typer.echo(f"job {job.id} leased until {clock(job.lease_until)}")
 
 
 @queue_app.command("complete")
 def complete(
-    job_id: JobId, worker: WorkerOption, claim: ClaimOption = None,
+    job_id: JobId, worker: WorkerOption, claim: ClaimOption,
     result: Annotated[Optional[str], typer.Option(help="The job's result as a JSON object.")] = None,
     home: HomeOption = None, json_output: JsonOption = False,
 ) -> None:
@@ -207,7 +208,7 @@ def complete(
 def fail(
     job_id: JobId, worker: WorkerOption,
     error: Annotated[str, typer.Option(help="What went wrong (kept on the job).")],
-    claim: ClaimOption = None,
+    claim: ClaimOption,
     permanent: Annotated[bool, typer.Option("--permanent", help="Do not retry: send the job straight to dead.")] = False,
     home: HomeOption = None, json_output: JsonOption = False,
 ) -> None:

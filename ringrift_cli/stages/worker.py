@@ -166,8 +166,7 @@ class Heartbeat:
         try:
             while not self.stopping.wait(self.interval):
                 try:
-                    heartbeat(store, self.job.id, self.worker, self.job.claim_seq, self.policy,
-                              lease_seconds=self.lease)
+                    heartbeat(store, self.job.id, self.worker, self.job.claim_seq, lease_seconds=self.lease)
                 except LeaseLost:
                     self.lost.set()
                     return

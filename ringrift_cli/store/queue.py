@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 from ..errors import UserError
 from ..keys import check_host_name, check_worker_name
+from ..settings import MAX_INT, lease_bounds
 from .db import Store, now
 from .events import append_event
 
@@ -56,13 +57,12 @@ def default_policy() -> QueuePolicy:
                        default_of("queue.backoff_base_seconds"), default_of("queue.backoff_max_seconds"))
 
 
-MAX_LEASE_SECONDS = 7 * 86_400
-MAX_INT = 2**63 - 1
-
-
 def check_lease(lease: float) -> float:
-    if not (isinstance(lease, (int, float)) and math.isfinite(lease) and 0 < lease <= MAX_LEASE_SECONDS):
-        raise UserError(f"lease must be a number of seconds between 0 and {MAX_LEASE_SECONDS}, got {lease!r}")
+    """A positive lease no longer than the setting queue.lease_seconds allows (the one source of the
+    bound; the library also takes sub-second leases, which tests use)."""
+    high = lease_bounds()[1]
+    if not (isinstance(lease, (int, float)) and math.isfinite(lease) and 0 < lease <= high):
+        raise UserError(f"lease must be a number of seconds above 0 and at most {high:g}, got {lease!r}")
     return float(lease)
 
 
@@ -275,20 +275,22 @@ def enqueue_and_claim(store: Store, spec: JobSpec, worker: str, policy: QueuePol
         return record_claim(conn, Job.from_row(row), worker, at)
 
 
-FENCE = "id = ? AND status = 'claimed' AND claimed_by = ? AND (? IS NULL OR claim_seq = ?)"
+FENCE = "id = ? AND status = 'claimed' AND claimed_by = ? AND claim_seq = ?"
 
 
-def fenced_update(conn: sqlite3.Connection, job_id: int, worker: str, claim: int | None,
+def fenced_update(conn: sqlite3.Connection, job_id: int, worker: str, claim: int,
                   assignments: str, values: tuple) -> Job:
-    """Apply ``assignments`` to the job only if ``worker`` still holds claim number ``claim``
-    (any claim of that worker when None).
+    """Apply ``assignments`` to the job only if ``worker`` still holds claim number ``claim``.
+
+    The claim number is required: a worker name alone cannot tell a holder from a stale one
+    that reused the name after losing its lease.
 
     One statement, so the ownership check and the change cannot be separated.
     Raises LeaseLost (or JobNotFound) when the fence does not match.
     """
     row = conn.execute(
         f"UPDATE jobs SET {assignments} WHERE {FENCE} RETURNING *",
-        (*values, job_id, worker, claim, claim),
+        (*values, job_id, worker, claim),
     ).fetchone()
     if row is not None:
         return Job.from_row(row)
@@ -297,7 +299,7 @@ def fenced_update(conn: sqlite3.Connection, job_id: int, worker: str, claim: int
     raise LeaseLost(f"job {job_id} is no longer held by {worker}: it is {held}")
 
 
-def check_held_in(conn: sqlite3.Connection, job_id: int, worker: str, claim: int | None) -> Job:
+def check_held_in(conn: sqlite3.Connection, job_id: int, worker: str, claim: int) -> Job:
     """Inside the caller's transaction: the job if ``worker`` still holds claim ``claim``, else
     LeaseLost. Stages call it where they register outputs, so a holder that lost its lease
     cannot publish anything."""
@@ -305,20 +307,26 @@ def check_held_in(conn: sqlite3.Connection, job_id: int, worker: str, claim: int
 
 
 def heartbeat(
-    store: Store, job_id: int, worker: str, claim: int | None = None,
-    policy: QueuePolicy | None = None, *, lease_seconds: float | None = None,
+    store: Store, job_id: int, worker: str, claim: int, *, lease_seconds: float | None = None,
 ) -> Job:
-    """Extend the lease of a job the worker still holds; raise LeaseLost otherwise."""
-    policy = policy or default_policy()
-    lease = check_lease(policy.lease_seconds if lease_seconds is None else lease_seconds)
+    """Extend the lease of a job the worker still holds; raise LeaseLost otherwise.
+
+    Without ``lease_seconds`` the claim keeps its own lease length (the one it was claimed or
+    last heartbeaten with), never the default, which may be shorter."""
     with store.write() as conn:
         at = now()
+        if lease_seconds is None:
+            # lease_until - heartbeat_at is the length the claim was last given.
+            return fenced_update(conn, job_id, worker, claim,
+                                 "lease_until = ? + (lease_until - heartbeat_at), heartbeat_at = ?, updated_at = ?",
+                                 (at, at, at))
+        lease = check_lease(lease_seconds)
         return fenced_update(conn, job_id, worker, claim,
                              "lease_until = ?, heartbeat_at = ?, updated_at = ?", (at + lease, at, at))
 
 
 def complete(
-    store: Store, job_id: int, worker: str, claim: int | None = None, result: dict | None = None,
+    store: Store, job_id: int, worker: str, claim: int, result: dict | None = None,
 ) -> Job:
     """Mark a held job done with its result; raise LeaseLost if the worker lost it."""
     with store.write() as conn:
@@ -340,7 +348,7 @@ def complete_and_claim(
 
 
 def complete_in(
-    conn: sqlite3.Connection, job_id: int, worker: str, claim: int | None, result: dict | None, at: float,
+    conn: sqlite3.Connection, job_id: int, worker: str, claim: int, result: dict | None, at: float,
 ) -> Job:
     job = fenced_update(
         conn, job_id, worker, claim,
@@ -354,7 +362,7 @@ def complete_in(
 
 
 def fail(
-    store: Store, job_id: int, worker: str, claim: int | None, error: str,
+    store: Store, job_id: int, worker: str, claim: int, error: str,
     policy: QueuePolicy | None = None, *, retry: bool = True,
 ) -> Job:
     """Record a failed attempt: back to queued after a backoff, or dead when out of attempts.
@@ -393,7 +401,7 @@ def release_in(
     return Job.from_row(row)
 
 
-def release(store: Store, job_id: int, worker: str, claim: int | None, reason: str) -> Job:
+def release(store: Store, job_id: int, worker: str, claim: int, reason: str) -> Job:
     """Give a held job back at once without using up an attempt (the worker was interrupted,
     not the job at fault); the next claim may take it immediately."""
     with store.write() as conn:

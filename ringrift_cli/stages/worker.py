@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..context import Context
-from ..errors import UserError
+from ..errors import UserError, is_disk_full
 from ..store import StateFileError, Store, open_store
 from ..store.queue import (Job, JobSpec, LeaseLost, QueuePolicy, claim, complete, complete_and_claim,
                            enqueue_and_claim, fail, heartbeat, release)
@@ -109,7 +109,8 @@ def run_handler(
         # Bad params or a refused input: retrying cannot help (a busy state file can).
         return None, HandlerError(str(exc), permanent=not isinstance(exc, StateFileError))
     except Exception as exc:  # a handler's failure is the job's failure, not the worker's
-        return None, HandlerError("".join(traceback.format_exception_only(exc)).strip(), permanent=False)
+        said = "".join(traceback.format_exception_only(exc)).strip()
+        return None, HandlerError(f"disk full: {said}" if is_disk_full(exc) else said, permanent=False)
     finally:
         beat.stop()
 
@@ -193,7 +194,12 @@ def run_here(
     result, error = run_handler_releasing(context, handler, job, worker, policy, policy.lease_seconds, interval,
                                           progress)
     if error is not None:
-        failed = fail(context.store, job.id, worker, job.claim_seq, error.message, policy, retry=not error.permanent)
+        try:
+            failed = fail(context.store, job.id, worker, job.claim_seq, error.message, policy,
+                          retry=not error.permanent)
+        except StateFileError as exc:
+            raise StageFailed(f"{job.kind} job {job.id} failed: {error.message}; recording that failed too ({exc}); "
+                              f"the job returns to the queue when its lease ends") from None
         raise StageFailed(f"{job.kind} job {job.id} failed: {error.message} (now {failed.status})")
     return complete(context.store, job.id, worker, job.claim_seq, result)
 

@@ -67,7 +67,11 @@ class WriteTransaction:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is not None:
-            self.store.conn.execute("ROLLBACK")
+            if self.store.conn.in_transaction:
+                self.store.conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.DatabaseError):
+                with translate_sqlite_errors(self.store.path):
+                    raise exc  # a full disk or a lock met by a statement inside: one clear line
             return
         with translate_sqlite_errors(self.store.path):
             self.store.conn.execute("COMMIT")
@@ -149,8 +153,10 @@ def translate_sqlite_errors(path: Path) -> Iterator[None]:
             raise StateFileError(f"{path} is locked by another process; try again later") from exc
         if "not a database" in message or "malformed" in message:
             raise StateFileError(f"{path} is not a ringrift state file (SQLite says: {message})") from exc
+        if "disk is full" in message:
+            raise StateFileError(f"disk full: cannot write {path}; free some space and run the command again") from exc
         if "readonly" in message:
             raise StateFileError(f"{path} is read-only here: {message}") from exc
-        if "unable to open" in message or "disk I/O" in message or "full" in message:
+        if "unable to open" in message or "disk I/O" in message:
             raise StateFileError(f"cannot open {path}: {message}") from exc
         raise

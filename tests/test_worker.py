@@ -110,3 +110,12 @@ def test_handler_result_that_is_not_plain_json_fails_the_job_not_the_worker(ctx)
     assert report.failed == [bad.id] and report.done == [good.id]
     dead = q.get_job(ctx.store, bad.id)
     assert dead.status == "dead" and "not plain JSON" in dead.error
+
+
+def test_worker_says_why_a_job_failed(ctx, monkeypatch):
+    from ringrift_testing import SUPPORT
+
+    monkeypatch.syspath_prepend(str(SUPPORT))
+    job = enqueue(ctx.store, kind="export", max_attempts=1)
+    out = run_cli("worker", "--plugin", "plugin_slow", "--kinds", "export").output
+    assert f"failed job {job.id}: export hex8_2p (attempt 1): RuntimeError: export exploded (now dead)" in out

@@ -48,6 +48,13 @@ class RingriftGroup(TyperGroup):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        args = list(sys.argv[1:] if args is None else args)
+        for arg in args:
+            try:
+                arg.encode("utf-8")
+            except UnicodeEncodeError:  # bytes the locale could not decode: nothing can store them
+                typer.echo(one_line(f"error: argument {ascii(arg)[:80]} is not valid UTF-8"), err=True)
+                sys.exit(USER_EXIT)
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.exceptions.NoArgsIsHelpError as exc:
@@ -62,8 +69,14 @@ class RingriftGroup(TyperGroup):
 
 
 def fail(line: str, code: int):
-    typer.echo(line, err=True)
+    typer.echo(one_line(line), err=True)
     raise typer.Exit(code)
+
+
+def one_line(text: str) -> str:
+    """``text`` with control characters (a newline typed into a path, say) shown escaped, so an
+    error is always exactly one line."""
+    return "".join(ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] for ch in text)
 
 
 def usage_exit(exc: click.ClickException) -> int:
@@ -71,7 +84,7 @@ def usage_exit(exc: click.ClickException) -> int:
     message = " ".join(exc.format_message().split())
     command = getattr(getattr(exc, "ctx", None), "command_path", None)
     hint = f" (see `{command} --help`)" if command else ""
-    typer.echo(f"error: {message[:300]}{hint}", err=True)
+    typer.echo(one_line(f"error: {message[:300]}{hint}"), err=True)
     return exc.exit_code
 
 

@@ -22,10 +22,24 @@ HomeOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
 WorkerOption = Annotated[str, typer.Option("--worker", "-w", help="Name of the worker holding the claim.")]
+def whole_number(low: int, high: int = MAX_INT):
+    """A callback bounding an integer option or argument. Unlike click's min/max it keeps help free
+    of ranges such as [1<=x<=9223372036854775807]; the help text says the bound in words."""
+
+    def check(value):
+        if value is not None and not low <= value <= high:
+            raise typer.BadParameter(f"{value if abs(value) < 10**30 else 'a huge number'} is not "
+                                     + (f"{low} or more" if high == MAX_INT else f"from {low} to {high}"))
+        return value
+
+    return check
+
+
 ClaimOption = Annotated[
     int,
     typer.Option("--claim", help="Claim number printed by `queue claim` (field claim_seq); required: it fences "
-                 "out a stale holder that reused the same worker name.", min=1, max=MAX_INT, show_default=False),
+                 "out a stale holder that reused the same worker name.", callback=whole_number(1),
+                 show_default=False),
 ]
 LeaseOption = Annotated[
     Optional[float],

@@ -11,15 +11,16 @@ from ..keys import check_config_key, check_stage, parse_stage_list, STAGES
 from ..store import queue as jobs
 from ..store.events import events_for_job, prune_events
 from ..store.status import dead_jobs
-from ..settings import MAX_INT, lease_bounds
-from .options import (ClaimOption, HomeOption, JsonOption, LeaseOption, WorkerOption, parse_duration,
+from ..settings import lease_bounds, setting_for
+from .options import (ClaimOption, whole_number, HomeOption, JsonOption, LeaseOption, WorkerOption, parse_duration,
                       parse_json_object)
 from .render import age, clock, console, print_json, short, table
 
 queue_app = typer.Typer(help="Add, inspect, claim and finish jobs in the work-queue.", no_args_is_help=True)
 
 NO_JOB_EXIT = 3
-JobId = Annotated[int, typer.Argument(help="Job id.", min=1, max=MAX_INT, show_default=False)]
+JobId = Annotated[int, typer.Argument(help="Job id.", callback=whole_number(1), show_default=False)]
+MAX_ATTEMPTS = int(setting_for("queue.max_attempts").maximum)
 
 
 @queue_app.command("add")
@@ -27,9 +28,9 @@ def add(
     kind: Annotated[str, typer.Argument(help=f"Pipeline stage: {', '.join(STAGES)}.", show_default=False)],
     config_key: Annotated[str, typer.Argument(help="Config key, e.g. hex8_2p.", show_default=False)],
     param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="NAME=VALUE job parameter, checked against the kind's params (see `ringrift selfplay --help`); repeatable.")] = None,
-    priority: Annotated[int, typer.Option(help="Higher runs first; 0 or more.", max=MAX_INT)] = 0,
+    priority: Annotated[int, typer.Option(help="Higher runs first; 0 or more.", callback=whole_number(0))] = 0,
     dedup: Annotated[Optional[str], typer.Option("--dedup", help="Idempotency key: adding the same key again adds nothing.")] = None,
-    max_attempts: Annotated[Optional[int], typer.Option(help="Claims before the job goes dead (1 to 100). Default: setting queue.max_attempts.", max=100)] = None,
+    max_attempts: Annotated[Optional[int], typer.Option(help=f"Claims before the job goes dead (1 to {MAX_ATTEMPTS}). Default: setting queue.max_attempts.", callback=whole_number(1, MAX_ATTEMPTS))] = None,
     host: Annotated[Optional[str], typer.Option(help="Pin the job to this host name.")] = None,
     home: HomeOption = None,
     json_output: JsonOption = False,
@@ -54,7 +55,7 @@ def add(
 def ls(
     status: Annotated[Optional[str], typer.Option(help="Only jobs with this status: " + ", ".join(jobs.STATUSES) + ".")] = None,
     kind: Annotated[Optional[str], typer.Option(help="Only jobs of this kind.")] = None,
-    limit: Annotated[int, typer.Option(help="Show at most this many (newest first).", min=1, max=MAX_INT)] = 50,
+    limit: Annotated[int, typer.Option(help="Show at most this many (newest first); 1 or more.", callback=whole_number(1))] = 50,
     home: HomeOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -111,7 +112,7 @@ def cancel(job_id: JobId, home: HomeOption = None, json_output: JsonOption = Fal
 
 @queue_app.command("dead")
 def dead(
-    limit: Annotated[int, typer.Option(help="Show at most this many.", min=1, max=MAX_INT)] = 50,
+    limit: Annotated[int, typer.Option(help="Show at most this many; 1 or more.", callback=whole_number(1))] = 50,
     home: HomeOption = None,
     json_output: JsonOption = False,
 ) -> None:

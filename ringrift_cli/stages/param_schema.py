@@ -101,7 +101,8 @@ SCHEMAS: dict[str, tuple[Param, ...]] = {
               pattern=r"cpu|mps|cuda(:\d{1,2})?"),
     ),
     "export": (
-        Param("max_samples", "Most samples per NPZ shard", setting="export.max_samples"),
+        Param("max_samples", "Most samples per NPZ shard (games are never split: a single longer game gets a "
+              "shard of its own)", setting="export.max_samples"),
         Param("min_game_moves", "Completed games shorter than this are not exported",
               setting="export.min_game_moves"),
     ),

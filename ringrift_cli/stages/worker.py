@@ -61,19 +61,20 @@ def run_worker(
         result, error = run_handler_releasing(context, handlers[job.kind], job, worker, policy, lease, interval)
         handled += 1
         next_kinds = runnable if wants_more() else ()
-        next_job = None
+        next_job, finished = None, job
         try:
             if error is None:
                 # The completion and the next claim share one commit.
                 next_job = complete_and_claim(store, job, worker, result, next_kinds, policy, lease_seconds=lease)
                 outcome = "done"
             else:
-                fail(store, job.id, worker, job.claim_seq, error.message, policy, retry=not error.permanent)
+                finished = fail(store, job.id, worker, job.claim_seq, error.message, policy,
+                                retry=not error.permanent)
                 outcome = "failed"
         except LeaseLost:
             outcome = "lost"
         getattr(report, outcome).append(job.id)
-        on_event(outcome, job)
+        on_event(outcome, finished)  # a failed job carries its error and what happens next
         if outcome != "done" and next_kinds:
             next_job = claim(store, worker, next_kinds, policy, lease_seconds=lease)
         job = next_job

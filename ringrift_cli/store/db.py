@@ -89,7 +89,7 @@ def busy_timeout_ms() -> int:
     try:
         return max(0, int(raw))
     except ValueError:
-        raise UserError(f"{BUSY_TIMEOUT_ENV} must be a whole number of milliseconds, got {raw!r}")
+        raise UserError(f"{BUSY_TIMEOUT_ENV} must be a whole number of milliseconds, got {raw[:40]!r}") from None
 
 
 def connect(path: Path, *, create: bool = False, read_only: bool = False) -> sqlite3.Connection:

@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 
 import pytest
 
-from ringrift_testing import PYTHON, run_cli
+from ringrift_testing import PYTHON, run_cli, state_dump
 from ringrift_cli.store import queue as q
-
-
-def dump(path):
-    conn = sqlite3.connect(path)
-    try:
-        return list(conn.iterdump())
-    finally:
-        conn.close()
 
 
 def test_an_unexpected_error_names_a_crash_log_holding_the_traceback(home, tmp_path, monkeypatch):
@@ -57,10 +48,10 @@ def test_hostile_results_are_refused_and_change_nothing(home, result):
     with __import__("ringrift_cli.context", fromlist=["open_context"]).open_context() as ctx:
         q.enqueue(ctx.store, q.JobSpec("train", "hex8_2p"))
         job = q.claim(ctx.store, "w", ("train",))
-    before = dump(home / "queue.db")
+    before = state_dump(home / "queue.db")
     refused = run_cli("queue", "complete", str(job.id), "--worker", "w", "--claim", "1", "--result", result)
     assert refused.exit_code == 2 and len(refused.output.strip().splitlines()) == 1, refused.output[:300]
-    assert dump(home / "queue.db") == before
+    assert state_dump(home / "queue.db") == before
 
 
 def test_a_stored_row_no_reader_accepts_is_buried_and_the_next_job_claimed(ctx):
@@ -94,3 +85,13 @@ def test_deeply_nested_yaml_is_one_line(home, tmp_path):
     (tmp_path / "hosts.yaml").write_text(deep)
     result = run_cli("hosts", "ls", "--hosts", str(tmp_path / "hosts.yaml"))
     assert result.exit_code == 2 and "nested too deeply" in result.output
+
+
+def test_control_characters_in_a_value_never_split_the_error_line(tmp_path):
+    result = run_cli("status", "--home", str(tmp_path / "a\nb\rc"))
+    assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1 and "a\\nb\\rc" in result.stderr
+
+
+def test_an_argument_that_is_not_utf8_is_one_line(home):
+    result = run_cli("queue", "add", "train", "hex8_2p", "--dedup", "\udcff")
+    assert result.exit_code == 2 and "not valid UTF-8" in result.stderr

@@ -37,3 +37,20 @@ def test_a_valid_record_still_checks(tmp_path):
     path = tmp_path / "doc.json"
     path.write_text(json.dumps(record(numPlayers=3)))
     assert run_cli("rules", "check", str(path)).exit_code == 0
+
+
+def test_rules_check_replays_every_game_of_a_selfplay_shard(home):
+    import sqlite3
+
+    made = json.loads(run_cli("selfplay", "hex8_2p", "--games", "2", "--sims", "2", "--model", "none",
+                              "--json").output)
+    shard = home / made["path"]
+    checked = run_cli("rules", "check", str(shard), "--json")
+    assert checked.exit_code == 0, checked.output
+    assert [g["ok"] for g in json.loads(checked.output)["games"]] == [True, True]
+    conn = sqlite3.connect(shard)
+    conn.execute("UPDATE games SET final_hash = '0000000000000000' WHERE game_index = 1")
+    conn.commit()
+    conn.close()
+    diverged = run_cli("rules", "check", str(shard))
+    assert diverged.exit_code == 1 and "FAIL game 1" in diverged.output and "1/2 games" in diverged.output

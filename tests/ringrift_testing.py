@@ -17,3 +17,14 @@ def run_cli(*args: str, input: str | None = None):
     from ringrift_cli.cli.app import app
 
     return CliRunner().invoke(app, list(args), input=input)
+
+
+def state_dump(path) -> list[str]:
+    """The logical content of a state file (SQL text), read without changing it."""
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return list(conn.iterdump())
+    finally:
+        conn.close()

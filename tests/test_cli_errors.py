@@ -7,16 +7,8 @@ import subprocess
 
 import pytest
 
-from ringrift_testing import PYTHON, run_cli
+from ringrift_testing import PYTHON, run_cli, state_dump
 from ringrift_cli.store import queue as q
-
-
-def file_contents(path):
-    conn = sqlite3.connect(path)
-    try:
-        return list(conn.iterdump())
-    finally:
-        conn.close()
 
 
 def assert_clean_refusal(result, *words):
@@ -41,13 +33,16 @@ def claimed_job(home):
     (["queue", "add", "train", "square8_5p"], ["unknown config key"]),
     (["queue", "add", "train", "hex8_2p", "--param", "games"], ["malformed --param"]),
     (["queue", "add", "train", "hex8_2p", "--param", "=3"], ["malformed --param"]),
-    (["queue", "add", "train", "hex8_2p", "--priority", "-3"], ["priority must be between 0"]),
-    (["queue", "add", "train", "hex8_2p", "--max-attempts", "0"], ["max attempts"]),
-    (["queue", "complete", "1", "--worker", "w1", "--result", "{not json"], ["not valid JSON"]),
-    (["queue", "complete", "1", "--worker", "w1", "--result", "[1, 2]"], ["JSON object"]),
-    (["queue", "complete", "1", "--worker", "intruder"], ["no longer held"]),
+    (["queue", "add", "train", "hex8_2p", "--priority", "-3"], ["--priority", "0 or more"]),
+    (["queue", "add", "train", "hex8_2p", "--max-attempts", "0"], ["--max-attempts", "from 1 to 100"]),
+    (["queue", "complete", "1", "--worker", "w1", "--claim", "1", "--result", "{not json"], ["not valid JSON"]),
+    (["queue", "complete", "1", "--worker", "w1", "--claim", "1", "--result", "[1, 2]"], ["JSON object"]),
+    (["queue", "complete", "1", "--worker", "intruder", "--claim", "1"], ["no longer held"]),
+    (["queue", "complete", "1", "--worker", "w1"], ["Missing option '--claim'"]),
+    (["queue", "heartbeat", "1", "--worker", "w1"], ["Missing option '--claim'"]),
+    (["queue", "fail", "1", "--worker", "w1", "--error", "x"], ["Missing option '--claim'"]),
     (["queue", "heartbeat", "1", "--worker", "w1", "--claim", "7"], ["no longer held"]),
-    (["queue", "fail", "99", "--worker", "w1", "--error", "x"], ["no job 99"]),
+    (["queue", "fail", "99", "--worker", "w1", "--claim", "1", "--error", "x"], ["no job 99"]),
     (["queue", "ls", "--status", "sleeping"], ["unknown status"]),
     (["queue", "ls", "--kind", "dance"], ["unknown job kind"]),
     (["queue", "claim", "--worker", "w", "--kinds", "train,dance"], ["unknown job kind"]),
@@ -63,13 +58,13 @@ def claimed_job(home):
     (["queue", "add", "train", "hex8_2p", "--max-attempts", "1000"], ["Invalid value"]),
     (["queue", "claim", "--worker", "w", "--lease", "1e309"], ["Invalid value"]),
     (["queue", "claim", "--worker", "w", "--lease", "nan"], ["lease must be"]),
-    (["queue", "heartbeat", "1", "--worker", "w1", "--lease", "1e12"], ["Invalid value"]),
-    (["queue", "complete", "1", "--worker", "w1", "--result", '{"a": NaN}'], ["not valid JSON"]),
+    (["queue", "heartbeat", "1", "--worker", "w1", "--claim", "1", "--lease", "1e12"], ["Invalid value"]),
+    (["queue", "complete", "1", "--worker", "w1", "--claim", "1", "--result", '{"a": NaN}'], ["not valid JSON"]),
 ])
 def test_bad_input_exits_2_and_changes_nothing(home, claimed_job, args, words):
-    before = file_contents(home / "queue.db")
+    before = state_dump(home / "queue.db")
     assert_clean_refusal(run_cli(*args), *words)
-    assert file_contents(home / "queue.db") == before
+    assert state_dump(home / "queue.db") == before
 
 
 def test_missing_home_is_a_clear_error(tmp_path):
@@ -94,6 +89,7 @@ def test_unreadable_state_file_is_refused(tmp_path):
 
 def test_locked_state_file_is_refused_after_busy_timeout(home, monkeypatch):
     monkeypatch.setenv("RINGRIFT_BUSY_TIMEOUT_MS", "200")
+    before = state_dump(home / "queue.db")
     holder = sqlite3.connect(home / "queue.db", isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:
@@ -101,11 +97,7 @@ def test_locked_state_file_is_refused_after_busy_timeout(home, monkeypatch):
     finally:
         holder.execute("ROLLBACK")
         holder.close()
-    assert file_contents(home / "queue.db") == file_contents(home / "queue.db")
-    from ringrift_cli.context import open_context
-
-    with open_context() as ctx:
-        assert q.list_jobs(ctx.store) == []
+    assert state_dump(home / "queue.db") == before
 
 
 def test_real_process_prints_one_line_without_traceback(home, subprocess_env):

@@ -18,8 +18,8 @@ def enqueue(store, kind="selfplay", max_attempts=None, **params):
 
 
 def test_worker_runs_jobs_and_stores_results(ctx):
-    a, b = enqueue(ctx.store, n=1), enqueue(ctx.store, n=2)
-    report = run_worker(ctx, {"selfplay": lambda job, c: {"double": job.params["n"] * 2}},
+    a, b = enqueue(ctx.store, games=1), enqueue(ctx.store, games=2)
+    report = run_worker(ctx, {"selfplay": lambda job, c: {"double": job.params["games"] * 2}},
                         worker="w", kinds=("selfplay",))
     assert sorted(report.done) == [a.id, b.id]
     assert q.get_job(ctx.store, b.id).result == {"double": 4}
@@ -110,3 +110,12 @@ def test_handler_result_that_is_not_plain_json_fails_the_job_not_the_worker(ctx)
     assert report.failed == [bad.id] and report.done == [good.id]
     dead = q.get_job(ctx.store, bad.id)
     assert dead.status == "dead" and "not plain JSON" in dead.error
+
+
+def test_worker_says_why_a_job_failed(ctx, monkeypatch):
+    from ringrift_testing import SUPPORT
+
+    monkeypatch.syspath_prepend(str(SUPPORT))
+    job = enqueue(ctx.store, kind="export", max_attempts=1)
+    out = run_cli("worker", "--plugin", "plugin_slow", "--kinds", "export").output
+    assert f"failed job {job.id}: export hex8_2p (attempt 1): RuntimeError: export exploded (now dead)" in out

@@ -19,7 +19,7 @@ CHECK_OK, CHECK_DIVERGED, CHECK_UNREADABLE = 0, 1, 2
 
 @rules_app.command("check")
 def check(
-    file: Annotated[Path, typer.Argument(help="A contract-vector bundle, a golden game, or JSON with initial_state and moves.", show_default=False)],
+    file: Annotated[Path, typer.Argument(help="A contract-vector bundle, a golden game, JSON with initial_state and moves, or a games shard written by selfplay (every game is replayed).", show_default=False)],
     legacy_territory: Annotated[bool, typer.Option("--legacy-territory", help="Use floor(T/2)+1 as the territory minimum for every player count, as older 3-4 player records were played.")] = False,
     json_output: JsonOption = False,
 ) -> None:
@@ -27,10 +27,17 @@ def check(
     from ..game import GameCheck, RulesOptions, UnreadableInputError, check_file, result_to_json
 
     options = RulesOptions(legacy_territory_threshold=legacy_territory)
+    if is_games_shard(file):
+        check_games_shard(file, json_output)
     try:
         result = check_file(file, options)
     except UnreadableInputError as exc:
         raise UserError(str(exc)) from None
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        # The readers check a document's shape as they walk it; a field of the wrong type deep
+        # inside surfaces as one of these. It is the file's fault, said in one line.
+        raise UserError(f"{file}: not a document rules check can read "
+                        f"({type(exc).__name__}: {str(exc)[:200]})") from None
     if json_output:
         payload = result_to_json(result)
         if not isinstance(result, GameCheck):
@@ -39,6 +46,44 @@ def check(
     else:
         print_check(result)
     raise typer.Exit(CHECK_OK if result.ok else CHECK_DIVERGED)
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def is_games_shard(path: Path) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except OSError:
+        return False  # the JSON reader says what is wrong with the path
+
+
+def check_games_shard(path: Path, json_output: bool) -> None:
+    """Replay every game of a games shard to its recorded end: exit 0 if all agree, 1 if one does not."""
+    from ..stages.export import replay_mismatch
+    from ..store.game_records import ShardFormatError, read_games
+
+    try:
+        meta, games = read_games(path)
+    except ShardFormatError as exc:
+        raise UserError(f"{path}: {exc}") from None
+    verdicts = []
+    for game in games:
+        try:
+            mismatch = replay_mismatch(game)
+        except Exception as exc:  # an initial state the engine cannot load: the record's fault
+            mismatch = f"cannot be replayed: {type(exc).__name__}: {str(exc)[:200]}"
+        verdicts.append({"game": game.index, "moves": len(game.moves), "ok": mismatch is None, "detail": mismatch})
+    ok = all(v["ok"] for v in verdicts)
+    if json_output:
+        print_json({"ok": ok, "config_key": meta.get("config_key"), "games": verdicts})
+    else:
+        for v in verdicts:
+            typer.echo(f"{'ok  ' if v['ok'] else 'FAIL'} game {v['game']} ({v['moves']} moves)"
+                       + ("" if v["ok"] else f": {v['detail']}"))
+        typer.echo(f"{sum(v['ok'] for v in verdicts)}/{len(verdicts)} games replay to their recorded end")
+    raise typer.Exit(CHECK_OK if ok else CHECK_DIVERGED)
 
 
 def print_check(result) -> None:

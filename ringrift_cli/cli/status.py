@@ -2,24 +2,44 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from ..context import open_context
 from ..status import Status, collect_status
+from ..verify import verify_all
 from ..store.queue import STATUSES
 from .options import HomeOption, JsonOption
 from .queue import dead_table
 from .render import age, clock, console, print_json, remaining, short, table
 
 
-def status(home: HomeOption = None, json_output: JsonOption = False) -> None:
+VERIFY_FAILED_EXIT = 1
+
+
+def status(
+    home: HomeOption = None,
+    verify: Annotated[bool, typer.Option("--verify", help="Also check every registered file against its size and "
+                                         "sha256, quarantining any that does not match (exit 1 if one did).")] = False,
+    json_output: JsonOption = False,
+) -> None:
     """Queue depth, claimed jobs, dead letters, breakers, recent events and changed settings."""
-    with open_context(home) as ctx:
+    with open_context(home, write=verify) as ctx:
+        checked, problems = verify_all(ctx) if verify else (0, [])
         snapshot = collect_status(ctx)
     if json_output:
-        print_json(status_json(snapshot))
+        verified = {"verified": {"checked": checked, "quarantined": [
+            {"artifact_id": p.artifact.id, "path": p.artifact.path, "reason": p.reason} for p in problems]}}
+        print_json({**status_json(snapshot), **(verified if verify else {})})
     else:
         render_status(snapshot)
+        if verify:
+            for problem in problems:
+                typer.echo(f"quarantined {problem.artifact.path}: {problem.reason}", err=True)
+            typer.echo(f"verified {checked} file(s): {len(problems)} quarantined")
+    if problems:
+        raise typer.Exit(VERIFY_FAILED_EXIT)
 
 
 def status_json(snapshot: Status) -> dict:

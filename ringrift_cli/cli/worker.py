@@ -8,16 +8,16 @@ import typer
 
 from ..context import open_context
 from ..errors import UserError
-from ..keys import STAGES, parse_stage_list
+from ..keys import STAGES, check_worker_name, parse_stage_list
 from ..stages.handlers import load_handlers, plugin_modules
 from ..stages.worker import default_worker_name, run_worker
-from .options import HomeOption, JsonOption, LeaseOption
-from .render import print_json
+from .options import HomeOption, JsonOption, LeaseOption, whole_number
+from .render import print_json, short
 
 
 def worker(
     kinds: Annotated[Optional[str], typer.Option(help="Comma-separated kinds to run. Default: every kind with a handler.")] = None,
-    max_jobs: Annotated[Optional[int], typer.Option(help="Stop after this many jobs.", min=1)] = None,
+    max_jobs: Annotated[Optional[int], typer.Option(help="Stop after this many jobs (1 or more).", callback=whole_number(1))] = None,
     lease: LeaseOption = None,
     name: Annotated[Optional[str], typer.Option("--name", help="Worker name recorded on claims. Default: HOST:PID.")] = None,
     plugin: Annotated[Optional[list[str]], typer.Option("--plugin", help="Python module whose HANDLERS dict adds or replaces stage handlers; repeatable (also $RINGRIFT_PLUGINS).")] = None,
@@ -30,11 +30,15 @@ def worker(
     runnable = tuple(kind for kind in wanted if kind in handlers)
     if not runnable:
         raise UserError(f"no handler for {', '.join(wanted)} yet; add one with --plugin")
-    worker_name = name or default_worker_name()
+    worker_name = check_worker_name(name) if name is not None else default_worker_name()
 
     def say(what: str, job) -> None:
-        if not json_output:
-            typer.echo(f"{what:>7} job {job.id}: {job.kind} {job.config_key} (attempt {job.attempts})")
+        if json_output:
+            return
+        line = f"{what:>7} job {job.id}: {job.kind} {job.config_key} (attempt {job.attempts})"
+        if what == "failed":
+            line += f": {short(job.error, 200)} (now {job.status})"
+        typer.echo(line)
 
     with open_context(home) as ctx:
         report = run_worker(ctx, handlers, worker=worker_name, kinds=runnable,

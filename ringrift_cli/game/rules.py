@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .boards import BOARD_TYPES, board_for
+from ..keys import CONFIG_KEYS
+from .boards import BOARD_TYPES, board_for  # noqa: F401  (BOARD_TYPES: imported from here by the encoders)
 from .errors import UnknownConfigError
 
-CONFIG_KEYS = tuple(f"{b}_{n}p" for b in BOARD_TYPES for n in (2, 3, 4))
+# CONFIG_KEYS: the one list lives in ringrift_cli.keys (light: every CLI start checks against it).
 
 RINGS_PER_PLAYER = {"square8": 18, "square19": 72, "hex8": 18, "hexagonal": 96}
 

@@ -25,6 +25,7 @@ from ..errors import UserError
 from ..files import atomic_path, sha256_of
 from ..store.artifacts import (Artifact, artifacts_not_yet_used, flag_artifact_in, register_artifact_in,
                                still_pending_in)
+from ..store.db import now
 from ..store.events import append_event
 from ..store.game_records import GameRecord, ShardFormatError, read_games
 from ..store.queue import Job, check_held_in
@@ -60,7 +61,9 @@ class ExportPlan:
 def export_handler(job: Job, jctx: JobContext) -> dict:
     from ..ai.encoding import ENCODER_VERSION, encoder_for
 
-    max_samples, min_moves = export_params(job, jctx)
+    params = export_params(job, jctx)
+    max_samples, min_moves = params.max_samples, params.min_game_moves
+    remove_orphan_shards(jctx, job, now())
     pending = artifacts_not_yet_used(jctx.context.store, job.config_key, "games", by_kind="npz")
     encoding = encoder_for(job.config_key)
     # The features dominate a shard's memory (60 kB a sample on the 25x25 board).
@@ -106,8 +109,9 @@ def readable_games(jctx: JobContext, artifact: Artifact, config_key: str, encode
         return None
     try:
         meta, games = read_games(path)
-    except ShardFormatError as exc:
-        plan.flagged.append((artifact, "quarantined", str(exc)))
+    except Exception as exc:  # any content the reader cannot make sense of: set aside, never retried
+        reason = str(exc) if isinstance(exc, ShardFormatError) else f"unreadable content: {type(exc).__name__}: {exc}"
+        plan.flagged.append((artifact, "quarantined", reason[:300]))
         return None
     if meta.get("config_key") != config_key:
         plan.flagged.append((artifact, "quarantined", f"holds {meta.get('config_key')} games, not {config_key}"))
@@ -117,11 +121,39 @@ def readable_games(jctx: JobContext, artifact: Artifact, config_key: str, encode
         plan.flagged.append((artifact, "other_encoder", f"recorded with encoder {meta.get('encoder_version')}"))
         return None
     for game in games:
-        mismatch = replay_mismatch(game)
+        try:
+            mismatch = replay_mismatch(game)
+        except Exception as exc:  # e.g. an initial state the engine cannot load
+            mismatch = f"cannot be replayed: {type(exc).__name__}: {str(exc)[:200]}"
         if mismatch is not None:
             plan.flagged.append((artifact, "quarantined", f"game {game.id}: {mismatch}"))
             return None
     return games
+
+
+def remove_orphan_shards(jctx: JobContext, job: Job, at: float) -> None:
+    """Delete NPZ files an export left unregistered when it was killed between writing and
+    registering them: their games are still pending and would be exported twice. A file of an
+    export that may still be running (claimed, lease not over) is left to it."""
+    import re
+
+    from ..store.artifacts import list_artifacts
+    from ..store.queue import JobNotFound, get_job
+
+    folder = jctx.home.data_dir("npz") / job.config_key
+    registered = {a.path for a in list_artifacts(jctx.context.store, job.config_key, "npz")}
+    for path in sorted(folder.glob("export-job*.npz*")) if folder.is_dir() else []:
+        owner = re.match(r"export-job(\d+)-\d+\.npz(\.tmp)?$", path.name)
+        if owner is None or str(path.relative_to(jctx.home.root)) in registered:
+            continue
+        if int(owner.group(1)) != job.id:
+            try:
+                other = get_job(jctx.context.store, int(owner.group(1)))
+                if other.status == "claimed" and (other.lease_until or 0) > at:
+                    continue
+            except JobNotFound:
+                pass
+        path.unlink(missing_ok=True)
 
 
 def replay_mismatch(game: GameRecord) -> str | None:

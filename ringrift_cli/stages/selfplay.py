@@ -32,15 +32,17 @@ def selfplay_handler(job: Job, jctx: JobContext) -> dict:
     params = selfplay_params(job, jctx)
     final = shard_path(jctx, job)
     lease = jctx.context.queue_policy().lease_seconds
+    set_aside = None
     with exclusive_lock(final.with_name(final.name + ".lock"), timeout=lease):
         if not final.exists():
-            record_games(job, jctx, params, final)
+            set_aside = record_games(job, jctx, params, final)
         result = register_shard(jctx, job, final)
-    return {**result, "seed": params.seed}
+    return {**result, "seed": params.seed, **({"set_aside": set_aside} if set_aside else {})}
 
 
-def record_games(job: Job, jctx: JobContext, params, final: Path) -> None:
-    """Play the games missing from the temporary shard, then rename it to ``final``."""
+def record_games(job: Job, jctx: JobContext, params, final: Path) -> str | None:
+    """Play the games missing from the temporary shard, then rename it to ``final``. Returns the
+    name a corrupt temporary shard was set aside under (its games are played again), if any."""
     from ..ai.encoding import ENCODER_VERSION, encoder_for
     from ..ai.selfplay import SelfplaySettings, play_selfplay
 
@@ -48,7 +50,7 @@ def record_games(job: Job, jctx: JobContext, params, final: Path) -> None:
     tmp = final.with_name(final.name + ".tmp")
     meta = {"config_key": job.config_key, "encoder_version": ENCODER_VERSION,
             "policy_size": encoder_for(job.config_key).policy_size, "job_id": job.id, "seed": params.seed}
-    conn = open_shard(tmp, meta)
+    conn, set_aside = open_temporary_shard(tmp, meta)
     try:
         recorded = shard_meta(conn)
         if {key: recorded.get(key) for key in meta} != meta:
@@ -73,6 +75,30 @@ def record_games(job: Job, jctx: JobContext, params, final: Path) -> None:
     finish_shard(conn)
     os.replace(tmp, final)
     fsync_dir(final.parent)
+    return set_aside
+
+
+def open_temporary_shard(tmp: Path, meta: dict):
+    """Open the temporary shard to resume; one that SQLite cannot read (a torn or overwritten file)
+    is renamed aside, named in the job's result, and a fresh one started, rather than failing every
+    attempt of the job without saying which file is at fault."""
+    import sqlite3
+
+    try:
+        conn = open_shard(tmp, meta)
+    except sqlite3.DatabaseError:
+        conn = None
+    if conn is not None:
+        try:
+            shard_meta(conn), recorded_indices(conn)
+            return conn, None
+        except (sqlite3.DatabaseError, ValueError):
+            conn.close()
+    aside = tmp.with_name(tmp.name + ".corrupt")
+    os.replace(tmp, aside)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{tmp}{suffix}").unlink(missing_ok=True)
+    return open_shard(tmp, meta), str(aside)
 
 
 def register_shard(jctx: JobContext, job: Job, path: Path) -> dict:

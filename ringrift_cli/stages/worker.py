@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..context import Context
-from ..errors import UserError
+from ..errors import UserError, is_disk_full
 from ..store import StateFileError, Store, open_store
 from ..store.queue import (Job, JobSpec, LeaseLost, QueuePolicy, claim, complete, complete_and_claim,
                            enqueue_and_claim, fail, heartbeat, release)
@@ -61,19 +61,20 @@ def run_worker(
         result, error = run_handler_releasing(context, handlers[job.kind], job, worker, policy, lease, interval)
         handled += 1
         next_kinds = runnable if wants_more() else ()
-        next_job = None
+        next_job, finished = None, job
         try:
             if error is None:
                 # The completion and the next claim share one commit.
                 next_job = complete_and_claim(store, job, worker, result, next_kinds, policy, lease_seconds=lease)
                 outcome = "done"
             else:
-                fail(store, job.id, worker, job.claim_seq, error.message, policy, retry=not error.permanent)
+                finished = fail(store, job.id, worker, job.claim_seq, error.message, policy,
+                                retry=not error.permanent)
                 outcome = "failed"
         except LeaseLost:
             outcome = "lost"
         getattr(report, outcome).append(job.id)
-        on_event(outcome, job)
+        on_event(outcome, finished)  # a failed job carries its error and what happens next
         if outcome != "done" and next_kinds:
             next_job = claim(store, worker, next_kinds, policy, lease_seconds=lease)
         job = next_job
@@ -86,9 +87,10 @@ def run_handler_releasing(context: Context, handler: Handler, job: Job, worker: 
     to the queue at once instead of leaving it claimed until its lease runs out."""
     try:
         return run_handler(context, handler, job, worker, policy, lease, interval, progress)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         try:
             release(context.store, job.id, worker, job.claim_seq, "interrupted")
+            exc.args = (f"{job.kind} job {job.id} handed back to the queue",)  # the CLI says so
         except LeaseLost:
             pass
         raise
@@ -108,7 +110,8 @@ def run_handler(
         # Bad params or a refused input: retrying cannot help (a busy state file can).
         return None, HandlerError(str(exc), permanent=not isinstance(exc, StateFileError))
     except Exception as exc:  # a handler's failure is the job's failure, not the worker's
-        return None, HandlerError("".join(traceback.format_exception_only(exc)).strip(), permanent=False)
+        said = "".join(traceback.format_exception_only(exc)).strip()
+        return None, HandlerError(f"disk full: {said}" if is_disk_full(exc) else said, permanent=False)
     finally:
         beat.stop()
 
@@ -125,10 +128,14 @@ def checked_result(result):
         return None
     if not isinstance(result, dict):
         raise BadResult(f"handler returned {type(result).__name__}, not a dict or None")
+    from ..json_input import MAX_DEPTH, depth_of
+
+    if depth_of(result) > MAX_DEPTH:
+        raise BadResult(f"handler result nests more than {MAX_DEPTH} levels deep")
     try:
         json.dumps(result, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise BadResult(f"handler result is not plain JSON: {exc}") from None
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise BadResult(f"handler result is not plain JSON: {str(exc)[:200]}") from None
     return result
 
 
@@ -161,8 +168,7 @@ class Heartbeat:
         try:
             while not self.stopping.wait(self.interval):
                 try:
-                    heartbeat(store, self.job.id, self.worker, self.job.claim_seq, self.policy,
-                              lease_seconds=self.lease)
+                    heartbeat(store, self.job.id, self.worker, self.job.claim_seq, lease_seconds=self.lease)
                 except LeaseLost:
                     self.lost.set()
                     return
@@ -189,7 +195,12 @@ def run_here(
     result, error = run_handler_releasing(context, handler, job, worker, policy, policy.lease_seconds, interval,
                                           progress)
     if error is not None:
-        failed = fail(context.store, job.id, worker, job.claim_seq, error.message, policy, retry=not error.permanent)
+        try:
+            failed = fail(context.store, job.id, worker, job.claim_seq, error.message, policy,
+                          retry=not error.permanent)
+        except StateFileError as exc:
+            raise StageFailed(f"{job.kind} job {job.id} failed: {error.message}; recording that failed too ({exc}); "
+                              f"the job returns to the queue when its lease ends") from None
         raise StageFailed(f"{job.kind} job {job.id} failed: {error.message} (now {failed.status})")
     return complete(context.store, job.id, worker, job.claim_seq, result)
 

@@ -5,18 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from .db import StateFileError, Store, connect
-from .migrations import SCHEMA_VERSION, migrate
+from .migrations import SCHEMA_VERSION, check_current, migrate
 
 
-def open_store(path: Path) -> Store:
-    """Open an existing state file, migrating an older schema forward.
+def open_store(path: Path, *, read_only: bool = False) -> Store:
+    """Open an existing state file, migrating an older schema forward (``read_only``: refusing one
+    that would need it, since a read-only open changes nothing).
 
-    Raises StateFileError for a missing, unreadable, locked or foreign file,
+    Raises StateFileError for a missing, empty, unreadable, locked or foreign file,
     or one written by a newer ringrift.
     """
-    conn = connect(path)
+    conn = connect(path, read_only=read_only)
     try:
-        migrate(conn, path)
+        if read_only:
+            check_current(conn, path)
+        else:
+            migrate(conn, path)
     except BaseException:
         conn.close()
         raise

@@ -134,3 +134,17 @@ def flag_artifact_in(conn: sqlite3.Connection, artifact: Artifact, flag: str, re
 def artifact_inputs(store: Store, artifact_id: int) -> list[int]:
     rows = store.read("SELECT input_id FROM artifact_inputs WHERE artifact_id = ? ORDER BY input_id", (artifact_id,))
     return [row["input_id"] for row in rows]
+
+
+def unquarantined_artifacts(store: Store) -> list[Artifact]:
+    """Every registered artifact not set aside as quarantined, oldest first."""
+    rows = store.read("SELECT a.* FROM artifacts a WHERE NOT EXISTS (SELECT 1 FROM artifact_flags f"
+                      " WHERE f.artifact_id = a.id AND f.flag = 'quarantined') ORDER BY a.id")
+    return [Artifact.from_row(row) for row in rows]
+
+
+def quarantine(store: Store, artifact: Artifact, reason: str, job_id: int | None) -> None:
+    """Set ``artifact`` aside for good as quarantined (replacing a milder flag such as no_samples)."""
+    with store.write() as conn:
+        conn.execute("DELETE FROM artifact_flags WHERE artifact_id = ? AND flag != 'quarantined'", (artifact.id,))
+        flag_artifact_in(conn, artifact, "quarantined", reason, job_id)

@@ -55,7 +55,9 @@ def data_by_config(store: Store) -> list[DataRow]:
         f" sum(a.kind = 'games' AND {PENDING}) AS unexported,"
         " sum(a.kind = 'npz') AS npz_shards,"
         " sum(CASE WHEN a.kind = 'npz' THEN coalesce(json_extract(a.meta, '$.samples'), 0) END) AS samples"
-        " FROM artifacts a WHERE a.kind IN ('games', 'npz') GROUP BY a.config_key ORDER BY a.config_key",
+        # Quarantined files hold no usable games or samples: they are not counted.
+        " FROM artifacts a WHERE a.kind IN ('games', 'npz') AND NOT EXISTS (SELECT 1 FROM artifact_flags q"
+        " WHERE q.artifact_id = a.id AND q.flag = 'quarantined') GROUP BY a.config_key ORDER BY a.config_key",
         ("npz",),
     )
     return [DataRow(row["config_key"], row["games_shards"] or 0, row["games"] or 0, row["unexported"] or 0,

@@ -325,7 +325,7 @@ def test_placements_keep_the_ring_count_and_stack_moves_the_distance():
 
 def test_every_move_type_has_indices_and_the_extra_slots_are_distinct():
     seen = set()
-    for state, moves in all_positions():
+    for _state, moves in all_positions():
         seen.update(m.kind for m in moves)
     assert seen >= set(EXTRA_TYPES) | {
         "place_ring", "move_stack", "overtaking_capture", "continue_capture_segment", "recovery_slide",

@@ -9,8 +9,8 @@ from __future__ import annotations
 import random
 
 from ..errors import UserError
-from ..game import GameState, Move, apply_move_inplace, undo_move
-from .heuristic import evaluate
+from ..game import GameState, Move
+from .heuristic import move_values
 
 BASELINE_PLAYERS = ("random", "heuristic")
 
@@ -38,16 +38,9 @@ class HeuristicPlayer:
     def choose(self, state: GameState, moves: list[Move]) -> Move:
         if len(moves) == 1:
             return moves[0]
-        seat = state.current
-        best, best_value = [], -2.0
-        for move in moves:
-            token = apply_move_inplace(state, move, validate=False)
-            value = evaluate(state)[seat - 1]
-            undo_move(state, token)
-            if value > best_value + 1e-9:
-                best, best_value = [move], value
-            elif value > best_value - 1e-9:
-                best.append(move)
+        values = move_values(state, moves)
+        top = max(values)
+        best = [move for move, value in zip(moves, values) if value > top - 1e-9]
         return best[self.rng.randrange(len(best))]
 
 

@@ -86,8 +86,8 @@ def play_selfplay(
         index = waiting.pop()
         seed = game_seed(base_seed, index)
         state = initial_state(config_key)
-        return GameInProgress(index, seed, Search(state, search_settings), state_to_json(state),
-                              np.random.default_rng(seed), [])
+        search = Search(state, search_settings, np.random.default_rng([seed, 1]))
+        return GameInProgress(index, seed, search, state_to_json(state), np.random.default_rng(seed), [])
 
     while active or waiting:
         while len(active) < parallel and waiting:
@@ -146,7 +146,7 @@ def play_searched_move(game: GameInProgress, settings: SelfplaySettings, board, 
     # The target is the visit distribution, whatever the temperature then picks.
     indices, probs = policy_target(indices_for_moves(state, root.moves), visits / visits.sum())
     temperature = 1.0 if state.ply < settings.temperature_plies else 0.0
-    chosen = choose_move(visits, temperature, game.rng)
+    chosen = choose_move(visits, temperature, game.rng, root.q)
     game.moves.append(MoveRecord(state.ply, state.current, move_to_json(root.moves[chosen], board), indices,
                                  probs, [float(v) for v in root.mean_values()], True))
     search.advance(chosen)

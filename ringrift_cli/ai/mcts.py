@@ -163,6 +163,7 @@ class Search:
         self.settings = settings
         # Draws the tie-breaking jitter of each new node, so equal scores are not decided by move order.
         self.rng = rng if rng is not None else np.random.default_rng(0)
+        self.noised_root: Node | None = None  # the root that root noise was last mixed into
         self.root: Node | None = None
         self.in_flight = 0
         self.kept = 0  # nodes of this tree holding a position (or about to)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from ringrift_cli.ai import mcts
 from ringrift_cli.ai.evaluators import HeuristicEvaluator
@@ -165,7 +166,10 @@ def position_with_one_winning_move():
     raise AssertionError("the seeded game has no such position any more")
 
 
-def test_a_move_that_wins_at_once_is_found_at_any_simulation_count_and_any_place(monkeypatch):
+@pytest.mark.parametrize("gumbel", [False, True])
+def test_a_move_that_wins_at_once_is_found_at_any_simulation_count_and_any_place(monkeypatch, gumbel):
+    from ringrift_cli.ai.batch_search import pick_move, search_positions
+
     state, winning = position_with_one_winning_move()
     generated = legal_moves(state)
     for shift in range(len(generated)):  # the winning move at every place in generation order
@@ -175,9 +179,10 @@ def test_a_move_that_wins_at_once_is_found_at_any_simulation_count_and_any_place
 
         monkeypatch.setattr(mcts, "legal_moves", rotated)
         for simulations in (1, 2, 3, 8, 64):
-            search = Search(state.copy(), SearchSettings(), np.random.default_rng(shift))
-            run_simulations([search], HeuristicEvaluator(), simulations + 1)
-            best = choose_move(search.root.visits, 0.0, np.random.default_rng(0), search.root.q)
+            settings = SearchSettings(simulations=simulations, gumbel=gumbel, dirichlet_fraction=0.0)
+            search = Search(state.copy(), settings, np.random.default_rng(shift))
+            search_positions([search], HeuristicEvaluator(), settings)
+            best = pick_move(search, 0.0, np.random.default_rng(0))
             assert search.root.moves[best] == winning, (shift, simulations)
 
 

@@ -22,8 +22,9 @@ from typing import Callable, Iterator
 import numpy as np
 
 from ..game import GameState, Move, apply_move_inplace, final_ranks, initial_state, legal_moves
-from .batch_search import search_positions
-from .mcts import Search, SearchSettings, choose_move
+from .batch_search import pick_move, search_positions
+from .mcts import Search, SearchSettings
+from ..settings import default_of
 from .players import PlayerSpec, baseline_player, search_evaluator
 from .selfplay import game_finished, game_seed
 
@@ -75,16 +76,18 @@ def seating(index: int, players: int) -> tuple[int, ...]:
 
 
 def play_match(config_key: str, specs: list[PlayerSpec], games: int, *, base_seed: int = 0, parallel: int = 16,
-               skip: set[int] = frozenset(), load_model: Callable[[str], object] | None = None) -> Iterator[GameResult]:
-    """Play games ``0..games-1`` (except ``skip``), ``parallel`` at a time; yield each result as it ends."""
+               skip: set[int] = frozenset(), load_model: Callable[[str], object] | None = None,
+               gumbel: bool = default_of("search.gumbel")) -> Iterator[GameResult]:
+    """Play games ``0..games-1`` (except ``skip``), ``parallel`` at a time; yield each result as it ends.
+    ``gumbel`` picks the searched players' root search (Gumbel or PUCT)."""
     evaluators = {k: search_evaluator(spec, load_model) for k, spec in enumerate(specs) if spec.kind == "search"}
-    settings = {k: SearchSettings(simulations=spec.simulations, dirichlet_fraction=0.0)
+    settings = {k: SearchSettings(simulations=spec.simulations, dirichlet_fraction=0.0, gumbel=gumbel)
                 for k, spec in enumerate(specs) if spec.kind == "search"}
     waiting = [index for index in reversed(range(games)) if index not in skip]
     active: list[_Game] = []
     while active or waiting:
         while len(active) < parallel and waiting:
-            active.append(_start(config_key, specs, waiting.pop(), base_seed))
+            active.append(_start(config_key, settings, len(specs), waiting.pop(), base_seed))
         to_search: dict[int, list[_Game]] = {}
         for game in active:
             player = game.players[game.state.current - 1]
@@ -99,21 +102,20 @@ def play_match(config_key: str, specs: list[PlayerSpec], games: int, *, base_see
             searches = [game.searches[player] for game in group]
             search_positions(searches, evaluators[player], settings[player])
             for game, search in zip(group, searches):
-                root = search.root
-                _play(game, root.moves[choose_move(root.visits, 0.0, search.rng, root.q)])
+                _play(game, search.root.moves[pick_move(search, 0.0, search.rng)])
         for game in [game for game in active if game_finished(game.state)]:
             active.remove(game)
             yield _result(game)
 
 
-def _start(config_key: str, specs: list[PlayerSpec], index: int, base_seed: int) -> _Game:
+def _start(config_key: str, settings: dict, players: int, index: int, base_seed: int) -> _Game:
+    """A new game; ``settings`` holds the search settings of each searched player."""
     seed = game_seed(base_seed, index)
     state = initial_state(config_key)
-    players = seating(index, len(specs))
-    searches = {player: Search(state.copy(), SearchSettings(simulations=specs[player].simulations),
-                               np.random.default_rng([seed, seat]))
-                for seat, player in enumerate(players) if specs[player].kind == "search"}
-    return _Game(index, seed, players, state, searches, random.Random(seed))
+    seats = seating(index, players)
+    searches = {player: Search(state.copy(), settings[player], np.random.default_rng([seed, seat]))
+                for seat, player in enumerate(seats) if player in settings}
+    return _Game(index, seed, seats, state, searches, random.Random(seed))
 
 
 def _play(game: _Game, move: Move) -> None:

@@ -124,15 +124,14 @@ class SearchPlayer:
         self.rng = np.random.default_rng(seed)
 
     def choose(self, state: GameState, moves: list[Move]) -> Move:
-        from .batch_search import search_positions
-        from .mcts import Search, choose_move
+        from .batch_search import pick_move, search_positions
+        from .mcts import Search
 
         if len(moves) == 1:
             return moves[0]
         search = Search(state.copy(), self.settings, self.rng)
         search_positions([search], self.evaluator, self.settings)
-        root = search.root
-        return root.moves[choose_move(root.visits, 0.0, self.rng, root.q)]
+        return search.root.moves[pick_move(search, 0.0, self.rng)]
 
 
 def make_player(spec: PlayerSpec, rng: random.Random, load_model: Callable[[str], object] | None = None):

@@ -20,8 +20,8 @@ from ..store.game_records import GameRecord, MoveRecord
 from .encoding import policy_target
 from .evaluators import Evaluator
 from .heuristic import terminal_values
-from .batch_search import search_positions
-from .mcts import DIRICHLET_ALPHA, Search, SearchSettings, choose_move
+from .batch_search import pick_move, root_policy, search_positions
+from .mcts import DIRICHLET_ALPHA, Search, SearchSettings
 
 
 @dataclass(frozen=True)
@@ -32,10 +32,11 @@ class SelfplaySettings:
     temperature_plies: int = default_of("selfplay.temperature_plies")
     dirichlet_fraction: float = default_of("selfplay.dirichlet_fraction")
     c_puct: float = default_of("selfplay.c_puct")
+    gumbel: bool = default_of("search.gumbel")
 
     def search_settings(self, config_key: str) -> SearchSettings:
         board, _ = parse_config_key(config_key)
-        return SearchSettings(simulations=self.simulations, c_puct=self.c_puct,
+        return SearchSettings(simulations=self.simulations, c_puct=self.c_puct, gumbel=self.gumbel,
                               dirichlet_alpha=DIRICHLET_ALPHA[board], dirichlet_fraction=self.dirichlet_fraction)
 
 
@@ -103,7 +104,7 @@ def play_selfplay(
                 searching.append(game)
         if searching:
             tally.evaluations += search_positions([g.search for g in searching], evaluator, search_settings,
-                                                  noise=[g.rng for g in searching])
+                                                  noise=[exploration(g, settings) for g in searching])
             for game in searching:
                 play_searched_move(game, settings, board, indices_for_moves)
                 tally.moves += 1
@@ -114,6 +115,15 @@ def play_selfplay(
         active = [game for game in active if game not in finished]
         on_move(tally)
     return tally
+
+
+def exploration(game: GameInProgress, settings: SelfplaySettings) -> np.random.Generator | None:
+    """The generator of a game's root noise this move, None for none: Dirichlet noise at every PUCT
+    root; Gumbel noise (which also picks the move played) during the first ``temperature_plies``,
+    after which the Gumbel search plays its best move."""
+    if settings.gumbel and game.search.state.ply >= settings.temperature_plies:
+        return None
+    return game.rng
 
 
 def game_finished(state: GameState) -> bool:
@@ -130,11 +140,10 @@ def record_forced_move(game: GameInProgress, state: GameState, move, board, indi
 def play_searched_move(game: GameInProgress, settings: SelfplaySettings, board, indices_for_moves) -> None:
     search = game.search
     state, root = search.state, search.root
-    visits = root.visits
-    # The target is the visit distribution, whatever the temperature then picks.
-    indices, probs = policy_target(indices_for_moves(state, root.moves), visits / visits.sum())
+    # The target is the search's policy (improved policy or visit fractions), whatever is then played.
+    indices, probs = policy_target(indices_for_moves(state, root.moves), root_policy(search))
     temperature = 1.0 if state.ply < settings.temperature_plies else 0.0
-    chosen = choose_move(visits, temperature, game.rng, root.q)
+    chosen = pick_move(search, temperature, game.rng)
     game.moves.append(MoveRecord(state.ply, state.current, move_to_json(root.moves[chosen], board), indices,
                                  probs, [float(v) for v in root.mean_values()], True))
     search.advance(chosen)

@@ -170,3 +170,50 @@ def test_export_that_lost_its_race_registers_nothing(ctx, home, recorded):
     plan = ExportPlan(used=[recorded[0]["artifact_id"]])
     assert register_npz(JobContext(context=ctx, worker="late"), job, [(stray, {}, (1,), 1)], plan) == []
     assert not stray.exists() and len(list_artifacts(ctx.store, "square8_2p", "npz")) == 1
+
+
+def test_samples_are_marked_searched_or_forced_and_forced_ones_weigh_the_setting(ctx, home, recorded):
+    games = [g for r in recorded for g in read_games(home / r["path"])[1] if g.status == "completed"]
+    searched = [m.searched for g in games for m in g.moves]
+    assert any(searched) and not all(searched)
+    a = read_shard(home / cli_json("export", "square8_2p")["shards"][0]["path"]).arrays
+    assert a["searched"].tolist() == searched
+    assert np.array_equal(a["policy_weight"], np.where(a["searched"], 1.0, 0.0).astype(np.float32))
+    # A weight for forced moves, set once, is what the next export writes.
+    run_cli("config", "set", "export.forced_policy_weight", "0.25")
+    cli_json("selfplay", "square8_2p", "--games", "1", "--sims", "8", "--model", "none", "--seed", "3")
+    again = read_shard(home / cli_json("export", "square8_2p")["shards"][0]["path"]).arrays
+    assert set(again["policy_weight"][~again["searched"]].tolist()) == {0.25}
+    assert set(again["policy_weight"][again["searched"]].tolist()) == {1.0}
+
+
+def test_value_blend_mixes_the_search_value_into_searched_samples(ctx, home, recorded):
+    run_cli("config", "set", "export.value_blend", "0.5")
+    a = read_shard(home / cli_json("export", "square8_2p")["shards"][0]["path"]).arrays
+    games = [g for r in recorded for g in read_games(home / r["path"])[1] if g.status == "completed"]
+    row = 0
+    for game in games:
+        state = state_from_json(game.initial_state)
+        for record in game.moves:
+            mover = state.current
+            expected = game.values[mover - 1]
+            if record.searched:
+                expected = 0.5 * expected + 0.5 * record.search_values[mover - 1]
+            assert a["values"][row][0] == pytest.approx(expected, abs=1e-6)
+            row += 1
+            apply_move_inplace(state, move_from_json(record.move, state.board), undo=False)
+    assert row == len(a["values"])
+
+
+def test_shard_with_out_of_range_policy_weights_is_refused(home, recorded, tmp_path):
+    from ringrift_cli.ai.samples import SampleShard, write_shard
+
+    shard = read_shard(home / cli_json("export", "square8_2p")["shards"][0]["path"])
+    shard.arrays["policy_weight"][0] = 1.5
+    write_shard(tmp_path / "bad.npz", shard)
+    with pytest.raises(ShardError, match="policy weights"):
+        read_shard(tmp_path / "bad.npz")
+    del shard.arrays["searched"]
+    write_shard(tmp_path / "old.npz", shard)
+    with pytest.raises(ShardError, match="missing array 'searched'"):
+        read_shard(tmp_path / "old.npz")

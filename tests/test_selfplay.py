@@ -13,7 +13,7 @@ import pytest
 
 from ringrift_testing import PYTHON, run_cli
 from ringrift_cli.files import sha256_of
-from ringrift_cli.game import apply_move_inplace, move_from_json, state_from_json
+from ringrift_cli.game import apply_move_inplace, legal_moves, move_from_json, state_from_json
 from ringrift_cli.store import queue as q
 from ringrift_cli.store.artifacts import list_artifacts
 from ringrift_cli.store.events import recent_events
@@ -146,8 +146,10 @@ def test_killed_selfplay_keeps_finished_games_and_resumes(ctx, home, subprocess_
     assert not shard.exists()
 
 
-def test_temperature_and_noise_apply_in_selfplay(ctx, home):
+def test_temperature_and_noise_apply_in_puct_selfplay(ctx, home):
     from ringrift_cli.ai.encoding import indices_for_moves
+
+    run_cli("config", "set", "search.gumbel", "false")
 
     def play(**params):
         args = ["queue", "add", "selfplay", "square8_2p", "--param", "games=2", "--param", "model=none",
@@ -223,3 +225,30 @@ def test_one_simulation_per_move_still_records_a_distribution(home):
     _, [game] = read_games(home / result["path"])
     searched = [m for m in game.moves if m.searched]
     assert searched and all(len(m.policy_indices) >= 1 and abs(m.policy_probs.sum() - 1) < 1e-5 for m in searched)
+
+
+def test_gumbel_selfplay_records_the_improved_policy_and_explores_only_early(ctx, home):
+    from ringrift_cli.ai.encoding import indices_for_moves
+
+    job_id = json.loads(run_cli("queue", "add", "selfplay", "hex8_2p", "--param", "games=2", "--param", "model=none",
+                                "--param", "simulations=16", "--param", "seed=5", "--param", "temperature_plies=30",
+                                "--json").output)["id"]
+    assert run_cli("worker", "--kinds", "selfplay").exit_code == 0
+    games = read_games(home / q.get_job(ctx.store, job_id).result["path"])[1]
+    early, late = [], []
+    for game in games:
+        state = state_from_json(game.initial_state)
+        for record in game.moves:
+            move = move_from_json(record.move, state.board)
+            if record.searched:
+                # An improved policy puts mass on every legal move (unvisited ones through v_mix).
+                every = {i for group in indices_for_moves(state, legal_moves(state)) for i in group}
+                assert set(record.policy_indices.tolist()) == every
+                [group] = indices_for_moves(state, [move])
+                share = dict(zip(record.policy_indices.tolist(), record.policy_probs.tolist()))
+                best = sum(share.get(i, 0.0) for i in group) >= max(share.values()) - 1e-6
+                (early if record.ply < 30 else late).append(best)
+            apply_move_inplace(state, move, undo=False)
+    # The noise makes some early moves other than the target's best; later the search plays its best
+    # survivor, which the improved policy ranks first unless an unvisited move's v_mix outranks it.
+    assert not all(early) and late and sum(late) >= 0.8 * len(late)

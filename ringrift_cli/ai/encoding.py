@@ -96,7 +96,9 @@ from .symmetry import (
     transform_state,
 )
 
-ENCODER_VERSION = 1
+# 2: policy targets are a Gumbel search's improved policy, and shards mark searched samples
+# (``searched``, ``policy_weight``).
+ENCODER_VERSION = 2
 
 SEAT_PLANES = 5
 SHARED_PLANES = 4

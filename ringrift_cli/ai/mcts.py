@@ -31,10 +31,17 @@ class SearchSettings:
 
     simulations: int = default_of("selfplay.simulations")
     c_puct: float = default_of("selfplay.c_puct")
-    # An unvisited move starts at the parent's value minus this (first-play urgency).
-    fpu_reduction: float = 0.2
+    # An unvisited move starts at its parent's value (the position's own evaluation) minus this
+    # (first-play urgency). 0.2 starved every sibling of the first move tried when the priors are
+    # flat: 1.5/135*sqrt(N) stays under 0.2 until N is in the tens of thousands (docs/benchmarks.md).
+    fpu_reduction: float = 0.0
     dirichlet_alpha: float = 0.3  # selfplay picks it per board (DIRICHLET_ALPHA)
     dirichlet_fraction: float = default_of("selfplay.dirichlet_fraction")
+    # The root search: Gumbel-top-k with sequential halving (``gumbel.py``), or PUCT like the rest of the tree.
+    gumbel: bool = default_of("search.gumbel")
+    gumbel_k: int = 16  # moves kept at the root
+    c_visit: float = 50.0  # sigma(q) = (c_visit + max visits) * c_scale * q, as in the paper
+    c_scale: float = 1.0
 
 
 # Dirichlet alpha per board, scaled to the typical number of legal moves.
@@ -55,10 +62,11 @@ class Node:
     """
 
     __slots__ = ("mover", "moves", "priors", "scaled", "counts", "sums", "q", "u", "fpu", "children",
-                 "terminal", "backed_up", "total", "state")
+                 "terminal", "backed_up", "total", "state", "value")
 
     def __init__(self, mover: int, moves: list[Move] | None, priors: np.ndarray | None,
-                 terminal: np.ndarray | None = None, first_play: float = 0.0, c_puct: float = 1.0):
+                 terminal: np.ndarray | None = None, first_play: float = 0.0, c_puct: float = 1.0,
+                 jitter: np.ndarray | None = None):
         self.mover = mover
         self.moves = moves
         count = len(moves) if moves else 0
@@ -68,6 +76,8 @@ class Node:
         self.fpu = first_play
         self.q = np.empty(count)
         self.q.fill(first_play)  # np.full's own overhead is twice this
+        if jitter is not None:  # breaks exact ties at random rather than by generation order
+            self.q += jitter
         scaled = c_puct * priors if priors is not None else np.zeros(count)
         self.scaled = scaled.tolist()
         self.u = np.asarray(scaled, dtype=np.float64)  # scaled / (0 visits + 1), the same bits
@@ -76,6 +86,7 @@ class Node:
         self.backed_up: list = []  # per-seat value lists, in backup order
         self.total = 0
         self.state: GameState | None = None  # the position here, for the few that ``Search`` keeps
+        self.value = first_play  # the evaluation of this position for ``mover`` (set on expansion)
 
     @property
     def visits(self) -> np.ndarray:
@@ -110,6 +121,9 @@ class Node:
     def mean_values(self) -> np.ndarray:
         return self.seat_value_sum / self.total
 
+
+# Far below any real difference of values (which are float32 from a network), far above rounding.
+TIE_JITTER = 1e-7
 
 # Marks a child whose first evaluation is in flight, so a second descent in the same batch stops short of it.
 PENDING = object()
@@ -150,9 +164,16 @@ class Search:
     when its evaluation is backed up.
     """
 
-    def __init__(self, state: GameState, settings: SearchSettings):
+    def __init__(self, state: GameState, settings: SearchSettings, rng: np.random.Generator | None = None):
         self.state = state
         self.settings = settings
+        # Draws the tie-breaking jitter of each new node, so equal scores are not decided by move order.
+        self.rng = rng if rng is not None else np.random.default_rng(0)
+        self.noised_root: Node | None = None  # the root that root noise was last mixed into
+        # Root moves (indices, taken from the end) that the next descents must start with, as a
+        # root search such as Gumbel's sequential halving plans them; None: PUCT at the root too.
+        self.root_plan: list[int] | None = None
+        self.root_choice: int | None = None  # the move a Gumbel root search chose
         self.root: Node | None = None
         self.in_flight = 0
         self.kept = 0  # nodes of this tree holding a position (or about to)
@@ -161,6 +182,12 @@ class Search:
     def visits(self) -> int:
         """Root visits, those in flight included (virtual visits count at the root too)."""
         return self.root.total if self.root is not None else self.in_flight
+
+    def remaining(self, simulations: int) -> int:
+        """Descents still to start: those planned at the root, else up to ``simulations`` root visits."""
+        if self.root_plan is not None:
+            return len(self.root_plan)
+        return simulations - self.visits()
 
     # -- descent -----------------------------------------------------------
 
@@ -178,9 +205,12 @@ class Search:
         path: list[tuple[Node, int]] = []
         node = self.root
         sqrt = math.sqrt
+        plan = self.root_plan
         while True:
             children = node.children
-            if len(children) == 1:  # a forced move (two nodes in five): nothing to weigh
+            if plan and node is self.root:
+                index = plan.pop()
+            elif len(children) == 1:  # a forced move (two nodes in five): nothing to weigh
                 index = 0
             else:  # pick_child, inlined: this loop runs for every edge of every descent
                 scores = node.u * sqrt(node.total + 1)
@@ -189,6 +219,8 @@ class Search:
             path.append((node, index))
             child = children[index]
             if child is PENDING:
+                if plan is not None and len(path) == 1:
+                    plan.append(index)  # not started: keep it planned
                 return None
             if child is None or child.terminal is not None:
                 break
@@ -257,8 +289,9 @@ class Search:
                 priors, values = evaluation
                 settings = self.settings
                 leaf = Node(mover, moves, priors, first_play=float(values[mover - 1]) - settings.fpu_reduction,
-                            c_puct=settings.c_puct)
+                            c_puct=settings.c_puct, jitter=self.rng.random(len(moves)) * TIE_JITTER)
                 leaf.state = state
+                leaf.value = float(values[mover - 1])
             if path:
                 parent, index = path[-1]
                 parent.children[index] = leaf
@@ -312,10 +345,15 @@ def add_root_noise(node: Node, settings: SearchSettings, rng: np.random.Generato
                     settings.c_puct)
 
 
-def choose_move(visits: np.ndarray, temperature: float, rng: np.random.Generator) -> int:
-    """Sample a root move in proportion to visits^(1/T); T == 0 picks the most visited."""
+def choose_move(visits: np.ndarray, temperature: float, rng: np.random.Generator,
+                values: np.ndarray | None = None) -> int:
+    """Sample a root move in proportion to visits^(1/T); T == 0 picks the most visited, among
+    equally visited the best of ``values`` (the mover's mean values) when given, then at random."""
     if temperature <= 1e-6:
         best = np.flatnonzero(visits == visits.max())
+        if values is not None and len(best) > 1:
+            tied = values[best]
+            best = best[tied >= tied.max() - 1e-12]
         return int(rng.choice(best))
     weights = visits ** (1.0 / temperature)
     return int(rng.choice(len(visits), p=weights / weights.sum()))
@@ -332,7 +370,7 @@ def run_simulations(searches: list[Search], evaluator: Evaluator, simulations: i
     background thread (torch releases the interpreter lock), leaves of the
     other half are selected.
     """
-    active = [search for search in searches if search.visits() < simulations]
+    active = [search for search in searches if search.remaining(simulations) > 0]
     if not overlap or len(active) < 2:
         return _run_rounds([active], evaluator, simulations, batch_size, None)
     from concurrent.futures import ThreadPoolExecutor
@@ -348,7 +386,7 @@ def _run_rounds(groups: list[list[Search]], evaluator: Evaluator, simulations: i
     while any(groups) or in_flight is not None:
         group_index = turn % len(groups)
         turn += 1
-        group = groups[group_index] = [s for s in groups[group_index] if s.visits() < simulations]
+        group = groups[group_index] = [s for s in groups[group_index] if s.remaining(simulations) > 0]
         owners, tickets, items = collect_leaves(group, evaluator, simulations, batch_size)
         if in_flight is not None:
             evaluations += finish_batch(*in_flight)
@@ -359,7 +397,7 @@ def _run_rounds(groups: list[list[Search]], evaluator: Evaluator, simulations: i
             if pool is None:
                 evaluations += finish_batch(*in_flight)
                 in_flight = None
-        groups = [[s for s in g if s.visits() < simulations or s.in_flight] for g in groups]
+        groups = [[s for s in g if s.remaining(simulations) > 0 or s.in_flight] for g in groups]
     return evaluations
 
 
@@ -368,7 +406,7 @@ def collect_leaves(group: list[Search], evaluator: Evaluator, simulations: int, 
     share = max(1, -(-batch_size // len(group))) if batch_size and group else 1
     owners, tickets, items = [], [], []
     for search in group:
-        for _ in range(min(share, simulations - search.visits())):
+        for _ in range(min(share, search.remaining(simulations))):
             selected = search.select_leaf(evaluator)
             if selected is None:
                 break

@@ -10,7 +10,11 @@ globals            float32 N,G      global features
 policy_offsets     int64 N+1        sample i's targets are [offsets[i], offsets[i+1])
 policy_indices     int32 K          policy indices (sparse visit distribution)
 policy_probs       float32 K        their probabilities; each sample's sum to 1
-values             float32 N,S      final result per seat, the side to move first
+values             float32 N,S      value target per seat, the side to move first: the final
+                                    result, or blended with the search's value (export.value_blend)
+searched           bool N           the move was searched (False: forced, one legal move)
+policy_weight      float32 N        weight of the sample in the policy loss (the trainer
+                                    multiplies it in): 1 searched, export.forced_policy_weight forced
 game_ids           int64 N          (games artifact id << 32) | game id in that shard
 move_numbers       int32 N          ply of the position in its game
 meta               str (0-d)        JSON: config_key, encoder_version, policy_size, games
@@ -30,10 +34,10 @@ from pathlib import Path
 import numpy as np
 
 ARRAYS = ("features", "globals", "policy_offsets", "policy_indices", "policy_probs", "values",
-          "game_ids", "move_numbers")
+          "game_ids", "move_numbers", "searched", "policy_weight")
 DTYPES = {"features": np.float32, "globals": np.float32, "policy_offsets": np.int64,
           "policy_indices": np.int32, "policy_probs": np.float32, "values": np.float32,
-          "game_ids": np.int64, "move_numbers": np.int32}
+          "game_ids": np.int64, "move_numbers": np.int32, "searched": np.bool_, "policy_weight": np.float32}
 PROB_TOLERANCE = 1e-3
 
 
@@ -71,7 +75,7 @@ def validate_shard(shard: SampleShard, name: str, *, encoder_version: int | None
     n = len(a["features"])
     if a["features"].ndim != 4 or a["globals"].ndim != 2 or a["values"].ndim != 2:
         raise fail("features must be 4-D, globals and values 2-D")
-    for key in ("globals", "values", "game_ids", "move_numbers"):
+    for key in ("globals", "values", "game_ids", "move_numbers", "searched", "policy_weight"):
         if len(a[key]) != n:
             raise fail(f"{key} has {len(a[key])} rows, features {n}")
     offsets = a["policy_offsets"]
@@ -79,7 +83,7 @@ def validate_shard(shard: SampleShard, name: str, *, encoder_version: int | None
         raise fail("policy_offsets are not a valid partition of the policy targets")
     if len(a["policy_probs"]) != len(a["policy_indices"]):
         raise fail("policy_probs and policy_indices differ in length")
-    for key in ("features", "globals", "policy_probs", "values"):
+    for key in ("features", "globals", "policy_probs", "values", "policy_weight"):
         if not np.all(np.isfinite(a[key])):
             raise fail(f"{key} holds non-finite values")
     if np.any(a["policy_probs"] < 0):
@@ -90,6 +94,8 @@ def validate_shard(shard: SampleShard, name: str, *, encoder_version: int | None
         raise fail(f"sample {worst}'s policy sums to {sums[worst]:.6f}, not 1")
     if np.any(np.abs(a["values"]) > 1.0 + 1e-6):
         raise fail("values outside [-1, 1]")
+    if np.any(a["policy_weight"] < 0) or np.any(a["policy_weight"] > 1):
+        raise fail("policy weights outside [0, 1]")
     size = policy_size if policy_size is not None else meta.get("policy_size")
     if size is None or (len(a["policy_indices"]) and (a["policy_indices"].min() < 0 or a["policy_indices"].max() >= size)):
         raise fail(f"policy indices outside [0, {size})")

@@ -20,7 +20,8 @@ from ..store.game_records import GameRecord, MoveRecord
 from .encoding import policy_target
 from .evaluators import Evaluator
 from .heuristic import terminal_values
-from .mcts import DIRICHLET_ALPHA, Search, SearchSettings, add_root_noise, choose_move, run_simulations
+from .batch_search import pick_move, root_policy, search_positions
+from .mcts import DIRICHLET_ALPHA, Search, SearchSettings
 
 
 @dataclass(frozen=True)
@@ -31,10 +32,11 @@ class SelfplaySettings:
     temperature_plies: int = default_of("selfplay.temperature_plies")
     dirichlet_fraction: float = default_of("selfplay.dirichlet_fraction")
     c_puct: float = default_of("selfplay.c_puct")
+    gumbel: bool = default_of("search.gumbel")
 
     def search_settings(self, config_key: str) -> SearchSettings:
         board, _ = parse_config_key(config_key)
-        return SearchSettings(simulations=self.simulations, c_puct=self.c_puct,
+        return SearchSettings(simulations=self.simulations, c_puct=self.c_puct, gumbel=self.gumbel,
                               dirichlet_alpha=DIRICHLET_ALPHA[board], dirichlet_fraction=self.dirichlet_fraction)
 
 
@@ -46,7 +48,6 @@ class GameInProgress:
     initial: dict
     rng: np.random.Generator
     moves: list[MoveRecord]
-    noised_root: object = None
 
 
 @dataclass
@@ -86,8 +87,8 @@ def play_selfplay(
         index = waiting.pop()
         seed = game_seed(base_seed, index)
         state = initial_state(config_key)
-        return GameInProgress(index, seed, Search(state, search_settings), state_to_json(state),
-                              np.random.default_rng(seed), [])
+        search = Search(state, search_settings, np.random.default_rng([seed, 1]))
+        return GameInProgress(index, seed, search, state_to_json(state), np.random.default_rng(seed), [])
 
     while active or waiting:
         while len(active) < parallel and waiting:
@@ -102,20 +103,8 @@ def play_selfplay(
             else:
                 searching.append(game)
         if searching:
-            fresh = [game.search for game in searching if game.search.root is None]
-            if fresh:
-                tally.evaluations += run_simulations(fresh, evaluator, 1)  # expand the roots to noise them
-            for game in searching:
-                if game.noised_root is not game.search.root:
-                    add_root_noise(game.search.root, search_settings, game.rng)
-                    game.noised_root = game.search.root
-            # One leaf per game per network call (no batch_size): a game's search then does not
-            # depend on which other games share its batches, so game i replays the same on resume.
-            # The root's own evaluation is a visit of the root but not a simulation: N simulations
-            # give N visits to the root's moves (and --sims 1 still a distribution to record).
-            tally.evaluations += run_simulations([g.search for g in searching], evaluator,
-                                                 search_settings.simulations + 1,
-                                                 overlap=getattr(evaluator, "overlaps", False))
+            tally.evaluations += search_positions([g.search for g in searching], evaluator, search_settings,
+                                                  noise=[exploration(g, settings) for g in searching])
             for game in searching:
                 play_searched_move(game, settings, board, indices_for_moves)
                 tally.moves += 1
@@ -126,6 +115,15 @@ def play_selfplay(
         active = [game for game in active if game not in finished]
         on_move(tally)
     return tally
+
+
+def exploration(game: GameInProgress, settings: SelfplaySettings) -> np.random.Generator | None:
+    """The generator of a game's root noise this move, None for none: Dirichlet noise at every PUCT
+    root; Gumbel noise (which also picks the move played) during the first ``temperature_plies``,
+    after which the Gumbel search plays its best move."""
+    if settings.gumbel and game.search.state.ply >= settings.temperature_plies:
+        return None
+    return game.rng
 
 
 def game_finished(state: GameState) -> bool:
@@ -142,11 +140,10 @@ def record_forced_move(game: GameInProgress, state: GameState, move, board, indi
 def play_searched_move(game: GameInProgress, settings: SelfplaySettings, board, indices_for_moves) -> None:
     search = game.search
     state, root = search.state, search.root
-    visits = root.visits
-    # The target is the visit distribution, whatever the temperature then picks.
-    indices, probs = policy_target(indices_for_moves(state, root.moves), visits / visits.sum())
+    # The target is the search's policy (improved policy or visit fractions), whatever is then played.
+    indices, probs = policy_target(indices_for_moves(state, root.moves), root_policy(search))
     temperature = 1.0 if state.ply < settings.temperature_plies else 0.0
-    chosen = choose_move(visits, temperature, game.rng)
+    chosen = pick_move(search, temperature, game.rng)
     game.moves.append(MoveRecord(state.ply, state.current, move_to_json(root.moves[chosen], board), indices,
                                  probs, [float(v) for v in root.mean_values()], True))
     search.advance(chosen)

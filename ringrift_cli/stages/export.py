@@ -44,6 +44,8 @@ class SampleBuffer:
     values: list = field(default_factory=list)
     game_ids: list = field(default_factory=list)
     move_numbers: list = field(default_factory=list)
+    searched: list = field(default_factory=list)
+    policy_weight: list = field(default_factory=list)
     games: dict = field(default_factory=dict)  # artifact id -> [first game id, last game id, count]
 
     def __len__(self) -> int:
@@ -64,6 +66,8 @@ def export_handler(job: Job, jctx: JobContext) -> dict:
     params = export_params(job, jctx)
     max_samples, min_moves = params.max_samples, params.min_game_moves
     remove_orphan_shards(jctx, job, now())
+    targets = SampleTargets(jctx.context.setting("export.forced_policy_weight"),
+                            jctx.context.setting("export.value_blend"))
     pending = artifacts_not_yet_used(jctx.context.store, job.config_key, "games", by_kind="npz")
     encoding = encoder_for(job.config_key)
     # The features dominate a shard's memory (60 kB a sample on the 25x25 board).
@@ -90,7 +94,7 @@ def export_handler(job: Job, jctx: JobContext) -> dict:
                                 or (len(buffer) + len(game.moves)) * sample_bytes > max_bytes):
                 written.append(write_npz(jctx, job, buffer, len(written), encoding.policy_size, inputs))
                 buffer, inputs = SampleBuffer(), [artifact.id]
-            add_game_samples(buffer, artifact, game)
+            add_game_samples(buffer, artifact, game, targets)
     if len(buffer):
         written.append(write_npz(jctx, job, buffer, len(written), encoding.policy_size, inputs))
     jctx.progress(len(pending), len(pending), "registering")
@@ -175,7 +179,16 @@ def replay_mismatch(game: GameRecord) -> str | None:
     return None
 
 
-def add_game_samples(buffer: SampleBuffer, artifact: Artifact, game: GameRecord) -> None:
+@dataclass(frozen=True)
+class SampleTargets:
+    """How targets are built: the policy weight of a forced move, the search value's share of the value."""
+
+    forced_policy_weight: float = 0.0
+    value_blend: float = 0.0
+
+
+def add_game_samples(buffer: SampleBuffer, artifact: Artifact, game: GameRecord,
+                     targets: SampleTargets = SampleTargets()) -> None:
     """Append one sample per recorded move of a game that ``replay_mismatch`` accepted."""
     from ..ai.encoding import encode_state
     from ..game import apply_move_inplace, move_from_json, state_from_json
@@ -189,7 +202,13 @@ def add_game_samples(buffer: SampleBuffer, artifact: Artifact, game: GameRecord)
         buffer.policy_indices.append(np.asarray(record.policy_indices, dtype=np.int32))
         buffer.policy_probs.append(np.asarray(record.policy_probs, dtype=np.float32))
         mover = state.current
-        buffer.values.append([game.values[(mover - 1 + k) % n] for k in range(n)])
+        values = game.values
+        if record.searched and record.search_values and targets.value_blend:
+            share = targets.value_blend
+            values = [(1 - share) * v + share * s for v, s in zip(game.values, record.search_values)]
+        buffer.values.append([values[(mover - 1 + k) % n] for k in range(n)])
+        buffer.searched.append(record.searched)
+        buffer.policy_weight.append(1.0 if record.searched else targets.forced_policy_weight)
         buffer.game_ids.append((artifact.id << 32) | game.id)
         buffer.move_numbers.append(record.ply)
         apply_move_inplace(state, move_from_json(record.move, state.board), validate=False, undo=False)
@@ -209,6 +228,8 @@ def shard_arrays(buffer: SampleBuffer) -> dict[str, np.ndarray]:
         "values": np.asarray(buffer.values, dtype=np.float32),
         "game_ids": np.asarray(buffer.game_ids, dtype=np.int64),
         "move_numbers": np.asarray(buffer.move_numbers, dtype=np.int32),
+        "searched": np.asarray(buffer.searched, dtype=np.bool_),
+        "policy_weight": np.asarray(buffer.policy_weight, dtype=np.float32),
     }
 
 

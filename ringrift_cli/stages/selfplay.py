@@ -66,7 +66,8 @@ def record_games(job: Job, jctx: JobContext, params, final: Path) -> str | None:
                 raise UserError(f"selfplay job {job.id} lost its claim; stopping (finished games are kept)")
 
         settings = SelfplaySettings(simulations=params.simulations, temperature_plies=params.temperature_plies,
-                                    dirichlet_fraction=params.dirichlet_fraction, c_puct=params.c_puct)
+                                    dirichlet_fraction=params.dirichlet_fraction, c_puct=params.c_puct,
+                                    gumbel=jctx.context.setting("search.gumbel"))
         play_selfplay(job.config_key, evaluator, model_name, settings, indices=missing, parallel=params.parallel,
                       base_seed=params.seed, on_game=lambda record: write_game(conn, record, now()), on_move=on_move)
     except BaseException:

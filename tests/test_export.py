@@ -77,8 +77,10 @@ def test_export_writes_valid_shard_matching_the_games(ctx, home, recorded):
 
 def test_exporting_twice_exports_nothing_new(ctx, home, recorded):
     cli_json("export", "square8_2p")
+    jobs_before = len(q.list_jobs(ctx.store))
     again = cli_json("export", "square8_2p")
     assert again["shards"] == [] and again["games_shards_read"] == 0
+    assert again["job_id"] is None and len(q.list_jobs(ctx.store)) == jobs_before  # a no-op adds no job row
     cli_json("selfplay", "square8_2p", "--games", "1", "--sims", "4", "--model", "none", "--seed", "9")
     third = cli_json("export", "square8_2p")
     assert third["games_shards_read"] == 1 and len(third["shards"]) == 1

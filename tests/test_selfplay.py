@@ -139,7 +139,7 @@ def test_killed_selfplay_keeps_finished_games_and_resumes(ctx, home, subprocess_
                             env=subprocess_env, capture_output=True, text=True, timeout=300)
     assert rescue.returncode == 0, rescue.stderr
     job = q.get_job(ctx.store, 1)
-    assert job.status == "done" and job.attempts == 2 and job.result["games"] == 12
+    assert job.status == "done" and job.attempts == 2 and job.result["games"] == 12, (job.status, job.error)
     _, games = read_games(home / job.result["path"])
     assert [g.seed for g in games][: len(kept)] == kept and len({g.seed for g in games}) == 12
     assert sorted(g.index for g in games) == list(range(12))

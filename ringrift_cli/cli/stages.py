@@ -68,6 +68,13 @@ def export(
 ) -> None:
     """Turn games not yet exported into validated NPZ training shards (a job row, run here)."""
     params = {} if max_samples is None else {"max_samples": max_samples}
+    if nothing_to_export(home, config_key, params):
+        if json_output:
+            print_json({"job_id": None, "seconds": 0.0, "shards": [], "games_shards_read": 0, "samples": 0,
+                        "set_aside": []})
+        else:
+            typer.echo(f"no new games to export for {config_key}; no job added")
+        return
     job, seconds = run_stage(home, "export", config_key, params, json_output, f"export {config_key}", "games shards")
     result = job.result
     if json_output:
@@ -81,6 +88,17 @@ def export(
         for shard in result["shards"]:
             typer.echo(f"{shard['path']}: {shard['samples']} samples")
         typer.echo(f"job {job.id}: {result['samples']} samples from {result['games_shards_read']} games shard(s) in {seconds:.1f}s")
+
+
+def nothing_to_export(home, config_key: str, params: dict) -> bool:
+    """Whether no registered games shard is waiting (checked read-only: a no-op adds no job row)."""
+    from ..stages.param_schema import check_params
+    from ..store.artifacts import artifacts_not_yet_used
+
+    check_config_key(config_key)
+    check_params("export", params)
+    with open_context(home, write=False) as ctx:
+        return not artifacts_not_yet_used(ctx.store, config_key, "games", by_kind="npz")
 
 
 def register(app: typer.Typer) -> None:

@@ -28,6 +28,13 @@ class RingriftGroup(TyperGroup):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except BrokenPipeError:
+            # The reader went away (`ringrift loop tick --dry-run | head`): nobody is left to
+            # tell. Quiet exit 1, as rich does when its tables meet a closed pipe.
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(INTERNAL_EXIT)
         except UserError as exc:
             fail(f"error: {exc}", USER_EXIT)
         except KeyboardInterrupt as exc:

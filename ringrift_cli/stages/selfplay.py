@@ -33,10 +33,14 @@ def selfplay_handler(job: Job, jctx: JobContext) -> dict:
     final = shard_path(jctx, job)
     lease = jctx.context.queue_policy().lease_seconds
     set_aside = None
-    with exclusive_lock(final.with_name(final.name + ".lock"), timeout=lease):
+    lock = final.with_name(final.name + ".lock")
+    with exclusive_lock(lock, timeout=lease):
         if not final.exists():
             set_aside = record_games(job, jctx, params, final)
         result = register_shard(jctx, job, final)
+        # Removed while held: anyone still waiting on it finds the shard finished and
+        # registered, and registering again is a no-op.
+        lock.unlink(missing_ok=True)
     return {**result, "seed": params.seed, **({"set_aside": set_aside} if set_aside else {})}
 
 

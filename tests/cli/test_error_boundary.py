@@ -95,3 +95,28 @@ def test_control_characters_in_a_value_never_split_the_error_line(tmp_path):
 def test_an_argument_that_is_not_utf8_is_one_line(home):
     result = run_cli("queue", "add", "train", "hex8_2p", "--dedup", "\udcff")
     assert result.exit_code == 2 and "not valid UTF-8" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["queue", "ls", "--json", "--limit", "3000"], ["loop", "tick", "--dry-run"],
+                                     ["queue", "ls", "--limit", "3000"]])
+def test_a_reader_that_goes_away_is_no_crash(home, subprocess_env, tmp_path, command):
+    """`ringrift ... | head`: the closed pipe ends the command quietly, with no crash log."""
+    with _store(home) as store:
+        with store.write() as conn:
+            for i in range(3000):
+                q.enqueue_in(conn, q.JobSpec("export", "hex8_2p", dedup_key=f"k{i}"), q.default_policy())
+    env = {**subprocess_env, "RINGRIFT_CRASH_DIR": str(tmp_path / "crashes")}
+    proc = subprocess.Popen([PYTHON, "-m", "ringrift_cli", *command], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.read(10)
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) in (0, 1)
+    assert "internal error" not in stderr and "Traceback" not in stderr
+    assert not (tmp_path / "crashes").exists() or not list((tmp_path / "crashes").iterdir())
+
+
+def _store(home):
+    from ringrift_cli.context import open_context
+
+    return open_context(home).store

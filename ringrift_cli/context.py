@@ -47,7 +47,7 @@ class Context:
         self.close()
 
 
-def open_context(home: Path | str | None = None) -> Context:
-    """Open the data root's state file (migrating it forward if needed)."""
+def open_context(home: Path | str | None = None, *, read_only: bool = False) -> Context:
+    """Open the data root's state file (migrating it forward if needed, unless ``read_only``)."""
     resolved = resolve_home(home)
-    return Context(home=resolved, store=open_store(resolved.state_file))
+    return Context(home=resolved, store=open_store(resolved.state_file, read_only=read_only))

@@ -22,6 +22,7 @@ class Setting:
     help: str
     minimum: float | None = None
     maximum: float | None = None
+    check: str | None = None  # a named extra check on the converted value (see EXTRA_CHECKS)
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -56,9 +57,68 @@ SETTINGS: tuple[Setting, ...] = (
             minimum=0, maximum=100_000),
     Setting("status.event_rows", int, 10, "Events shown by `ringrift status`.", minimum=0, maximum=1000),
     Setting("loop.halted", bool, False, "When true, `ringrift loop tick` enqueues and dispatches nothing."),
+    Setting("loop.halt_reason", str, "", "Why the loop is halted (set by `ringrift loop halt --reason`)."),
+    # The loop's thresholds. Every number a loop policy compares against is one of these.
+    Setting("loop.configs", str, "hex8_2p", "Config keys the loop works on, comma-separated.",
+            check="config_list"),
+    Setting("loop.lock_seconds", float, 600.0,
+            "A tick's lock expires after this long, so a tick that died cannot block the loop.",
+            minimum=10, maximum=86_400),
+    Setting("loop.selfplay_backlog", int, 4,
+            "Selfplay jobs the loop keeps queued or running, shared across configs by the curriculum.",
+            minimum=0, maximum=10_000),
+    Setting("loop.selfplay_games", int, 200, "Games per selfplay job the loop enqueues.",
+            minimum=1, maximum=1_000_000),
+    Setting("loop.min_games", int, 5000,
+            "A config with fewer recorded games than this counts as short of data (more selfplay).",
+            minimum=0, maximum=100_000_000),
+    Setting("loop.stale_best_seconds", float, 86_400.0,
+            "A best model older than this counts as stale (more selfplay).", minimum=0, maximum=365 * 86_400),
+    Setting("loop.export_min_games", int, 500, "Unexported games that trigger an export.",
+            minimum=1, maximum=100_000_000),
+    Setting("loop.export_max_age_seconds", float, 3600.0,
+            "Export anyway once the oldest unexported games shard is this old.", minimum=0, maximum=365 * 86_400),
+    Setting("loop.train_min_samples", int, 50_000, "New exported samples since the last training that trigger one.",
+            minimum=1, maximum=1_000_000_000),
+    Setting("backpressure.queued_soft", int, 50, "Queued jobs of one kind at which new selfplay is halved.",
+            minimum=1, maximum=1_000_000),
+    Setting("backpressure.queued_hard", int, 200, "Queued jobs of one kind at which new selfplay stops.",
+            minimum=1, maximum=1_000_000),
+    Setting("backpressure.unexported_soft", int, 5_000, "Unexported games at which new selfplay is halved.",
+            minimum=1, maximum=1_000_000_000),
+    Setting("backpressure.unexported_hard", int, 20_000, "Unexported games at which new selfplay stops.",
+            minimum=1, maximum=1_000_000_000),
+    Setting("backpressure.untrained_soft", int, 500_000,
+            "Exported samples not yet trained on at which new selfplay is halved.", minimum=1, maximum=10**12),
+    Setting("backpressure.untrained_hard", int, 2_000_000,
+            "Exported samples not yet trained on at which new selfplay stops.", minimum=1, maximum=10**12),
+    Setting("backpressure.free_gb_soft", float, 20.0, "Free GB on the data root below which new selfplay is halved.",
+            minimum=0, maximum=1_000_000),
+    Setting("backpressure.free_gb_hard", float, 5.0, "Free GB on the data root below which new selfplay stops.",
+            minimum=0, maximum=1_000_000),
+    Setting("breaker.failures", int, 3,
+            "Consecutive failures of one stage kind (within breaker.window_seconds) that open its breaker.",
+            minimum=1, maximum=1000),
+    Setting("breaker.window_seconds", float, 3600.0,
+            "Failures further apart than this do not add up to open a breaker.", minimum=1, maximum=30 * 86_400),
+    Setting("breaker.cooldown_seconds", float, 600.0,
+            "An open breaker lets one probe job through after this long.", minimum=1, maximum=30 * 86_400),
+    Setting("retention.events_seconds", float, 14 * 86_400.0,
+            "Events older than this are pruned once every event cursor has passed them.",
+            minimum=3600, maximum=3650 * 86_400),
+    Setting("retention.games_seconds", float, 30 * 86_400.0,
+            "Games shard files are deleted once exported and older than this.", minimum=3600, maximum=3650 * 86_400),
+    Setting("retention.maintenance_seconds", float, 86_400.0,
+            "How often a tick prunes old events and runs PRAGMA optimize.", minimum=60, maximum=365 * 86_400),
+    Setting("retention.keep_retired_models", int, 5,
+            "Retired model files kept per config; older ones are deleted (their rows stay).",
+            minimum=0, maximum=100_000),
+    Setting("retention.max_deletions", int, 100, "Most files one tick deletes (keeps a tick short).",
+            minimum=1, maximum=100_000),
 )
 
 SETTINGS_BY_KEY = {setting.key: setting for setting in SETTINGS}
+MAX_TEXT_SETTING = 500
 
 
 @dataclass(frozen=True)
@@ -80,9 +140,26 @@ def default_of(key: str) -> Any:
     return setting_for(key).default
 
 
+def check_config_list(key: str, value: str) -> str:
+    from .keys import check_config_key
+
+    keys = [part.strip() for part in value.split(",") if part.strip()]
+    if not keys:
+        raise UserError(f"{key} needs at least one config key, e.g. hex8_2p")
+    try:
+        return ",".join(dict.fromkeys(check_config_key(part) for part in keys))
+    except UserError as exc:
+        raise UserError(f"{key}: {exc}") from None
+
+
+EXTRA_CHECKS = {"config_list": check_config_list}
+
+
 def coerce(setting: Setting, raw: Any) -> Any:
     """Convert ``raw`` (text from the CLI, or a YAML value) to the setting's type, checking range."""
     value = _convert(setting, raw)
+    if setting.check is not None:
+        value = EXTRA_CHECKS[setting.check](setting.key, value)
     if setting.minimum is not None and value < setting.minimum:
         raise UserError(f"{setting.key} must be at least {setting.minimum:g}, got {value}")
     if setting.maximum is not None and value > setting.maximum:
@@ -116,6 +193,10 @@ def _convert(setting: Setting, raw: Any) -> Any:
             return number
     except (TypeError, ValueError):
         raise UserError(f"{setting.key} takes {'a whole number' if kind is int else 'a number'}, got {raw!r}") from None
+    if kind is str:
+        if not isinstance(raw, (str, int, float)) or len(str(raw)) > MAX_TEXT_SETTING:
+            raise UserError(f"{setting.key} takes text of at most {MAX_TEXT_SETTING} characters")
+        return str(raw)
     return kind(raw)
 
 

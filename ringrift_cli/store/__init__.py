@@ -5,18 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 from .db import StateFileError, Store, connect
-from .migrations import SCHEMA_VERSION, migrate
+from .migrations import SCHEMA_VERSION, check_not_newer, migrate
 
 
-def open_store(path: Path) -> Store:
+def open_store(path: Path, *, read_only: bool = False) -> Store:
     """Open an existing state file, migrating an older schema forward.
 
+    ``read_only`` writes nothing, not even a migration: an older file is then refused.
     Raises StateFileError for a missing, unreadable, locked or foreign file,
     or one written by a newer ringrift.
     """
-    conn = connect(path)
+    conn = connect(path, read_only=read_only)
     try:
-        migrate(conn, path)
+        if read_only:
+            if check_not_newer(conn, path) != SCHEMA_VERSION:
+                raise StateFileError(f"{path} has an older schema; run `ringrift init --home` on it to migrate first")
+        else:
+            migrate(conn, path)
     except BaseException:
         conn.close()
         raise

@@ -88,16 +88,17 @@ def busy_timeout_ms() -> int:
         raise UserError(f"{BUSY_TIMEOUT_ENV} must be a whole number of milliseconds, got {raw!r}")
 
 
-def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
+def connect(path: Path, *, create: bool = False, read_only: bool = False) -> sqlite3.Connection:
     """Open ``path`` with the pragmas the queue relies on (WAL, busy timeout, foreign keys).
 
-    Without ``create`` a missing file is an error rather than a new empty database.
+    Without ``create`` a missing file is an error rather than a new empty database;
+    ``read_only`` opens it so that nothing can be written.
     """
     if not create and not path.exists():
         raise StateFileError(f"no state file at {path}; run `ringrift init` first (or pass --home)")
     if path.exists() and not path.is_file():
         raise StateFileError(f"{path} is not a file")
-    uri = f"file:{path.resolve()}?mode={'rwc' if create else 'rw'}"
+    uri = f"file:{path.resolve()}?mode={'ro' if read_only else 'rwc' if create else 'rw'}"
     with translate_sqlite_errors(path):
         # isolation_level=None: transactions are opened explicitly (BEGIN IMMEDIATE).
         conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=busy_timeout_ms() / 1000)
@@ -105,6 +106,8 @@ def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
         conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
         # Reading the schema here makes "not a database" fail now, with a clear message.
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        if read_only:
+            return conn
         if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
             conn.execute("PRAGMA journal_mode = WAL")
         # WAL + NORMAL survives process crashes without losing commits; only a power

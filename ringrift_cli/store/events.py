@@ -40,6 +40,11 @@ EVENT_SCHEMAS: dict[str, dict[str, Any]] = {
     "npz_exported": {"artifact_id": int, "path": str, "samples": int, "games": int, "inputs": list},
     "breaker_opened": {"scope": str, "failures": int, "retry_at": Number, "error": OptionalStr},
     "breaker_closed": {"scope": str},
+    "breaker_half_open": {"scope": str},
+    "tick_completed": {"tick_id": int, "actions": int, "errors": int},
+    "loop_halted": {"reason": str},
+    "loop_resumed": {},
+    "artifact_file_deleted": {"artifact_id": int, "kind": str, "path": str, "reason": str},
 }
 
 

@@ -202,8 +202,31 @@ def create_core_tables(conn: sqlite3.Connection) -> None:
     )
 
 
+def add_loop_tables(conn: sqlite3.Connection) -> None:
+    run_statements(
+        conn,
+        """
+        -- Named locks with an expiry (the tick lock): a holder that died stops blocking
+        -- the loop once expires_at has passed.
+        CREATE TABLE locks (
+            name TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            acquired_at REAL NOT NULL,
+            expires_at REAL NOT NULL
+        );
+        -- When the loop last did a periodic chore (e.g. PRAGMA optimize).
+        CREATE TABLE loop_marks (
+            name TEXT PRIMARY KEY,
+            at REAL NOT NULL
+        );
+        CREATE INDEX ticks_started ON ticks (started_at);
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     create_core_tables,
+    add_loop_tables,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -137,8 +137,10 @@ def enqueue(store: Store, spec: JobSpec, policy: QueuePolicy | None = None) -> t
         return enqueue_in(conn, spec, policy or default_policy())
 
 
-def enqueue_in(conn: sqlite3.Connection, spec: JobSpec, policy: QueuePolicy) -> tuple[Job, bool]:
-    """``enqueue`` inside a transaction the caller holds (the loop enqueues several at once)."""
+def enqueue_in(conn: sqlite3.Connection, spec: JobSpec, policy: QueuePolicy,
+               at: float | None = None) -> tuple[Job, bool]:
+    """``enqueue`` inside a transaction the caller holds (the loop enqueues several at once,
+    at the time ``at`` of its tick)."""
     if not 0 <= spec.priority <= MAX_INT:
         raise UserError(f"priority must be between 0 and {MAX_INT}, got {spec.priority}")
     max_attempts = spec.max_attempts if spec.max_attempts is not None else policy.max_attempts
@@ -148,7 +150,7 @@ def enqueue_in(conn: sqlite3.Connection, spec: JobSpec, policy: QueuePolicy) -> 
         row = conn.execute("SELECT * FROM jobs WHERE dedup_key = ?", (spec.dedup_key,)).fetchone()
         if row is not None:
             return Job.from_row(row), False
-    at = now()
+    at = now() if at is None else at
     row = conn.execute(
         "INSERT INTO jobs (kind, config_key, params, priority, host, max_attempts, dedup_key,"
         " trace_id, parent_id, created_at, updated_at)"
@@ -321,15 +323,20 @@ def fail(
     ``retry=False`` sends the job straight to dead (the error will not go away by retrying).
     """
     with store.write() as conn:
-        job = fenced_update(conn, job_id, worker, claim, "updated_at = updated_at", ())
-        at = now()
-        updated = release_in(conn, job, policy or default_policy(), at, error, retry=retry)
-        append_event(conn, "job_failed",
-                     {"kind": job.kind, "worker": worker, "attempt": job.attempts, "error": error,
-                      "next_status": updated.status,
-                      "not_before": updated.not_before if updated.status == "queued" else None},
-                     config_key=job.config_key, job_id=job.id, at=at)
-        return updated
+        return fail_in(conn, job_id, worker, claim, error, policy or default_policy(), now(), retry=retry)
+
+
+def fail_in(conn: sqlite3.Connection, job_id: int, worker: str, claim: int | None, error: str,
+            policy: QueuePolicy, at: float, *, retry: bool = True) -> Job:
+    """``fail`` inside the caller's transaction, at time ``at``."""
+    job = fenced_update(conn, job_id, worker, claim, "updated_at = updated_at", ())
+    updated = release_in(conn, job, policy, at, error, retry=retry)
+    append_event(conn, "job_failed",
+                 {"kind": job.kind, "worker": worker, "attempt": job.attempts, "error": error,
+                  "next_status": updated.status,
+                  "not_before": updated.not_before if updated.status == "queued" else None},
+                 config_key=job.config_key, job_id=job.id, at=at)
+    return updated
 
 
 def release_in(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .context import Context
+from .loop.tick import TickReport, run_tick
 from .keys import STAGES
 from .settings import EffectiveSetting
 from .store.breakers import Breaker, list_breakers
@@ -25,15 +26,17 @@ class Status:
     events: list[Event]
     data: list[DataRow] = field(default_factory=list)
     changed_settings: list[EffectiveSetting] = field(default_factory=list)
+    loop: TickReport | None = None  # what a tick would do now, and why each stage waits
 
 
 def collect_status(ctx: Context) -> Status:
     depth = {kind: dict.fromkeys(STATUSES, 0) for kind in STAGES}
     for row in queue_depth(ctx.store):
         depth.setdefault(row.kind, dict.fromkeys(STATUSES, 0))[row.status] = row.count
+    taken_at = now()
     return Status(
         home=str(ctx.home.root.resolve()),
-        taken_at=now(),
+        taken_at=taken_at,
         depth=depth,
         claimed=claimed_jobs(ctx.store),
         dead=dead_jobs(ctx.store, limit=20),
@@ -41,4 +44,5 @@ def collect_status(ctx: Context) -> Status:
         events=recent_events(ctx.store, limit=ctx.setting("status.event_rows")),
         data=data_by_config(ctx.store),
         changed_settings=[e for e in ctx.effective_settings if e.source != "default"],
+        loop=run_tick(ctx, taken_at, dry_run=True),
     )

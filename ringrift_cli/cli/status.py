@@ -8,6 +8,7 @@ from ..context import open_context
 from ..status import Status, collect_status
 from ..store.queue import STATUSES
 from .options import HomeOption, JsonOption
+from .loop import render_waits
 from .queue import dead_table
 from .render import age, clock, console, print_json, remaining, short, table
 
@@ -34,6 +35,7 @@ def status_json(snapshot: Status) -> dict:
         "data": snapshot.data,
         "changed_settings": [{"key": e.setting.key, "value": e.value, "source": e.source}
                              for e in snapshot.changed_settings],
+        "loop": snapshot.loop.to_dict() if snapshot.loop else None,
     }
 
 
@@ -57,6 +59,8 @@ def render_status(snapshot: Status) -> None:
         claimed.add_row(str(job.id), job.kind, job.config_key, job.claimed_by or "", age(job.started_at, snapshot.taken_at),
                         remaining(job.lease_until, snapshot.taken_at), f"{job.attempts}/{job.max_attempts}")
     out.print(claimed)
+    if snapshot.loop is not None:
+        render_waits(snapshot.loop)
     out.print(dead_table(snapshot.dead))
 
     breakers = table("breakers", ["scope", "state", "failures", "retry", "last error"])

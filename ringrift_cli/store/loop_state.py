@@ -79,26 +79,22 @@ class ConfigFacts:
 
 
 def config_facts(store: Store, config_key: str) -> ConfigFacts:
-    games = store.read(
-        "SELECT coalesce(sum(json_extract(a.meta, '$.games')), 0) AS games FROM artifacts a"
-        " WHERE a.config_key = ? AND a.kind = 'games'"
-        " AND NOT EXISTS (SELECT 1 FROM artifact_flags f WHERE f.artifact_id = a.id AND f.flag = 'quarantined')",
-        (config_key,),
-    )[0]["games"]
-    pending = store.read(
-        "SELECT coalesce(sum(json_extract(a.meta, '$.games')), 0) AS games, min(a.created_at) AS oldest,"
+    # One pass over the config's games shards (the artifacts_kind index): all games that count,
+    # and those not yet exported.
+    shards = store.read(
+        "SELECT coalesce(sum(CASE WHEN f.flag IS NULL OR f.flag != 'quarantined'"
+        " THEN json_extract(a.meta, '$.games') END), 0) AS games,"
+        f" coalesce(sum(CASE WHEN {PENDING} THEN json_extract(a.meta, '$.games') END), 0) AS pending,"
+        f" min(CASE WHEN {PENDING} THEN a.created_at END) AS oldest,"
         " coalesce(max(a.id), 0) AS newest"
-        f" FROM artifacts a WHERE a.config_key = ? AND a.kind = 'games' AND {PENDING}",
-        (config_key, "npz"),
+        " FROM artifacts a LEFT JOIN artifact_flags f ON f.artifact_id = a.id"
+        " WHERE a.config_key = ? AND a.kind = 'games'",
+        ("npz", "npz", config_key),
     )[0]
-    newest_games = store.read(
-        "SELECT coalesce(max(id), 0) AS newest FROM artifacts WHERE config_key = ? AND kind = 'games'", (config_key,)
-    )[0]["newest"]
-    # NPZ shards newer than the newest one any model of this config was trained on.
+    # NPZ shards newer than the newest one the config's newest model was trained on.
     trained_upto = store.read(
-        "SELECT coalesce(max(i.input_id), 0) AS upto FROM artifacts m JOIN artifact_inputs i ON i.artifact_id = m.id"
-        " JOIN artifacts n ON n.id = i.input_id AND n.kind = 'npz'"
-        " WHERE m.config_key = ? AND m.kind = 'model'",
+        "SELECT coalesce(max(i.input_id), 0) AS upto FROM artifact_inputs i"
+        " WHERE i.artifact_id = (SELECT max(id) FROM artifacts WHERE config_key = ? AND kind = 'model')",
         (config_key,),
     )[0]["upto"]
     npz = store.read(
@@ -131,8 +127,8 @@ def config_facts(store: Store, config_key: str) -> ConfigFacts:
         (config_key,),
     )
     return ConfigFacts(
-        config_key=config_key, games=int(games), unexported_games=int(pending["games"]),
-        oldest_unexported_at=pending["oldest"], newest_games_artifact=int(newest_games),
+        config_key=config_key, games=int(shards["games"]), unexported_games=int(shards["pending"]),
+        oldest_unexported_at=shards["oldest"], newest_games_artifact=int(shards["newest"]),
         untrained_samples=int(npz["untrained"]), newest_npz_artifact=int(npz["newest"]),
         selfplay_jobs_ever=int(selfplay_ever),
         best_model=best[0]["id"] if best else None, best_since=best[0]["updated_at"] if best else None,
@@ -204,10 +200,14 @@ def cursor_position(store: Store, consumer: str) -> int:
 
 
 def events_after(store: Store, event_id: int, types: tuple[str, ...], limit: int) -> tuple[list[Event], int]:
-    """Events of ``types`` after ``event_id`` (at most ``limit`` rows scanned), and the id read up to."""
-    rows = store.read("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?", (event_id, limit))
-    upto = rows[-1]["id"] if rows else event_id
-    return [Event.from_row(row) for row in rows if row["type"] in types], upto
+    """Events of ``types`` after ``event_id`` (at most ``limit``), and the id a cursor may move to."""
+    newest = store.read("SELECT coalesce(max(id), 0) AS id FROM events")[0]["id"]
+    marks = ",".join("?" * len(types))
+    rows = store.read(f"SELECT * FROM events WHERE id > ? AND id <= ? AND type IN ({marks}) ORDER BY id LIMIT ?",
+                      (event_id, newest, *types, limit))
+    # With the limit reached, the cursor stops at the last event read; the rest come next tick.
+    upto = rows[-1]["id"] if len(rows) == limit else max(newest, event_id)
+    return [Event.from_row(row) for row in rows], upto
 
 
 def move_cursor_in(conn: sqlite3.Connection, consumer: str, event_id: int, at: float) -> None:
@@ -280,6 +280,8 @@ def recent_ticks(store: Store, limit: int) -> list[TickRow]:
 
 
 def optimize(store: Store) -> None:
+    # analysis_limit bounds the rows ANALYZE reads per index, so this stays quick on big tables.
+    store.conn.execute("PRAGMA analysis_limit = 1000")
     store.conn.execute("PRAGMA optimize")
 
 

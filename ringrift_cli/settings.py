@@ -26,6 +26,10 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
+    Setting("profile", str, "default",
+            "A named set of values under ringrift.yaml and `config set`: 'default' (sized for real runs) or "
+            "'quickstart' (a small network, small thresholds and few eval games: a first promoted model in "
+            "minutes on a laptop).", check="profile_name"),
     Setting("queue.lease_seconds", float, 60.0,
             "How long a claim lasts without a heartbeat before the job returns to the queue.",
             minimum=1, maximum=86_400),
@@ -125,7 +129,7 @@ MAX_TEXT_SETTING = 500
 class EffectiveSetting:
     setting: Setting
     value: Any
-    source: str  # 'default', 'yaml' or 'cli'
+    source: str  # 'default', 'profile', 'yaml' or 'cli'
 
 
 def setting_for(key: str) -> Setting:
@@ -152,7 +156,28 @@ def check_config_list(key: str, value: str) -> str:
         raise UserError(f"{key}: {exc}") from None
 
 
-EXTRA_CHECKS = {"config_list": check_config_list}
+def check_profile_name(key: str, value: str) -> str:
+    if value != "default" and value not in PROFILES:
+        raise UserError(f"{key} must be one of: default, {', '.join(PROFILES)}; got {value!r}")
+    return value
+
+
+EXTRA_CHECKS = {"config_list": check_config_list, "profile_name": check_profile_name}
+
+# Named sets of values that sit between the defaults and ringrift.yaml. Every key must be a
+# setting and every value must pass its checks (a test holds them to it).
+PROFILES: dict[str, dict[str, Any]] = {
+    "quickstart": {
+        "selfplay.simulations": 16,
+        "selfplay.parallel_games": 8,
+        "loop.configs": "hex8_2p",
+        "loop.selfplay_backlog": 1,
+        "loop.selfplay_games": 24,
+        "loop.export_min_games": 24,
+        "loop.export_max_age_seconds": 60.0,
+        "loop.train_min_samples": 1000,
+    },
+}
 
 
 def coerce(setting: Setting, raw: Any) -> Any:
@@ -227,13 +252,19 @@ def read_yaml_settings(path: Path) -> dict[str, Any]:
 
 
 def resolve_settings(yaml_values: dict[str, Any], stored_values: dict[str, Any]) -> list[EffectiveSetting]:
-    """Every setting with its effective value and source, in declaration order."""
+    """Every setting with its effective value and source, in declaration order.
+
+    Precedence, lowest first: the default, the profile in force, ringrift.yaml, `config set`.
+    """
+    profile = PROFILES.get(stored_values.get("profile", yaml_values.get("profile", "default")), {})
     effective = []
     for setting in SETTINGS:
         if setting.key in stored_values:
             effective.append(EffectiveSetting(setting, stored_values[setting.key], "cli"))
         elif setting.key in yaml_values:
             effective.append(EffectiveSetting(setting, yaml_values[setting.key], "yaml"))
+        elif setting.key in profile:
+            effective.append(EffectiveSetting(setting, profile[setting.key], "profile"))
         else:
             effective.append(EffectiveSetting(setting, setting.default, "default"))
     return effective

@@ -156,3 +156,16 @@ def test_shipped_unit_files_are_the_generated_ones():
     shipped = Path(__file__).resolve().parents[2] / "deploy" / "systemd"
     for unit in unit_files(*DEFAULTS):
         assert (shipped / unit.name).read_text() == unit.text, f"regenerate deploy/systemd/{unit.name}"
+
+
+@pytest.mark.slow
+def test_two_ticks_started_together_both_exit_0_and_do_the_work_once(home, subprocess_env):
+    store_setting_home(home, "loop.configs", "hex8_2p,square8_2p")
+    for _ in range(3):
+        procs = [subprocess.Popen([sys.executable, "-m", "ringrift_cli", "loop", "tick"], env=subprocess_env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        outputs = [proc.communicate(timeout=60) for proc in procs]
+        assert [proc.returncode for proc in procs] == [0, 0], outputs
+        with open_context(home) as ctx:
+            keys = [row["dedup_key"] for row in loop_jobs(ctx.store)]
+            assert len(keys) == len(set(keys)) == BACKLOG

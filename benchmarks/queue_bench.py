@@ -32,7 +32,7 @@ def fill_queue(path: Path, jobs: int) -> None:
     store, _ = create_store(path)
     with store.write() as conn:
         for i in range(jobs):
-            q.enqueue_in(conn, q.JobSpec("selfplay", "hex8_2p", params={"i": i}), q.default_policy())
+            q.enqueue_in(conn, q.JobSpec("selfplay", "hex8_2p", params={"seed": i}), q.default_policy())
     store.close()
 
 
@@ -56,7 +56,7 @@ def queue_worker_separate(path: str, name: str, start: mp.Event, done: mp.Queue)
     start.wait()
     count = 0
     while (job := q.claim(store, name, ("selfplay",), q.default_policy(), lease_seconds=600)) is not None:
-        q.complete(store, job.id, name, job.attempts, {"ok": True})
+        q.complete(store, job.id, name, job.claim_seq, {"ok": True})
         count += 1
     store.close()
     done.put(count)

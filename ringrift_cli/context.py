@@ -7,6 +7,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from .errors import UserError
 from .home import Home, resolve_home
 from .settings import EffectiveSetting, read_yaml_settings, resolve_settings
 from .store import Store, open_store
@@ -47,7 +48,16 @@ class Context:
         self.close()
 
 
-def open_context(home: Path | str | None = None, *, read_only: bool = False) -> Context:
-    """Open the data root's state file (migrating it forward if needed, unless ``read_only``)."""
+EXAMPLE_SUFFIX = ".example"
+
+
+def open_context(home: Path | str | None = None, *, write: bool = True) -> Context:
+    """Open the data root's state file: for writing (migrating it forward if needed), or with
+    ``write=False`` read-only, so that a command that only reads can change nothing.
+
+    A shipped example state file (``*.example``) is only ever opened read-only."""
     resolved = resolve_home(home)
-    return Context(home=resolved, store=open_store(resolved.state_file, read_only=read_only))
+    if write and resolved.state_file.name.endswith(EXAMPLE_SUFFIX):
+        raise UserError(f"{resolved.state_file} is an example: only commands that read (status, queue ls, "
+                        f"queue show, config show) use it; copy it to a data root to change it")
+    return Context(home=resolved, store=open_store(resolved.state_file, read_only=not write))

@@ -35,3 +35,32 @@ def parse_stage_list(text: str) -> tuple[str, ...]:
     if not kinds:
         raise UserError(f"empty kind list; valid kinds: {', '.join(STAGES)}")
     return tuple(dict.fromkeys(check_stage(kind) for kind in kinds))
+
+
+# Host names (hosts.yaml, --host pins) and worker names end up in ssh command lines and file
+# names: letters, digits and a few separators only, never a leading '-' or a trailing newline.
+HOST_NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}"
+WORKER_NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,127}"
+
+
+def check_host_name(name: str) -> str:
+    import re
+
+    if not isinstance(name, str) or not re.fullmatch(HOST_NAME_PATTERN, name):
+        raise UserError(f"{_shown(name)} is not a valid host name (up to 63 letters, digits, '.', '_', '-'; "
+                        "starting with a letter or digit)")
+    return name
+
+
+def check_worker_name(name: str) -> str:
+    import re
+
+    if not isinstance(name, str) or not re.fullmatch(WORKER_NAME_PATTERN, name):
+        raise UserError(f"{_shown(name)} is not a valid worker name (up to 128 letters, digits, '.', '_', "
+                        "'-', ':', '@', '/'; starting with a letter or digit)")
+    return name
+
+
+def _shown(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -124,6 +124,14 @@ SETTINGS: tuple[Setting, ...] = (
 SETTINGS_BY_KEY = {setting.key: setting for setting in SETTINGS}
 MAX_TEXT_SETTING = 500
 
+MAX_INT = 2**63 - 1  # SQLite's integers: the bound of every id, priority and claim number
+
+
+def lease_bounds() -> tuple[float, float]:
+    """The range of any lease, from the setting queue.lease_seconds (--lease and heartbeats too)."""
+    setting = SETTINGS_BY_KEY["queue.lease_seconds"]
+    return setting.minimum, setting.maximum
+
 
 @dataclass(frozen=True)
 class EffectiveSetting:
@@ -238,6 +246,8 @@ def read_yaml_settings(path: Path) -> dict[str, Any]:
         where = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise UserError(f"{path}{where}: not valid YAML: {problem}") from None
+    except RecursionError:
+        raise UserError(f"{path}: nested too deeply") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"cannot read {path}: {exc}") from None
     if not isinstance(data, dict):

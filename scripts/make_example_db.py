@@ -25,14 +25,14 @@ def fill(store) -> None:
             q.enqueue(store, q.JobSpec("selfplay", key, params={"games": 200, "model": "best"},
                                        dedup_key=f"selfplay-{key}-{shard}"))
     q.enqueue(store, q.JobSpec("export", "hex8_2p", priority=10))
-    q.enqueue(store, q.JobSpec("train", "hex8_2p", params={"preset": "small"}, priority=20, max_attempts=1))
+    q.enqueue(store, q.JobSpec("train", "hex8_2p", priority=20, max_attempts=1))
 
     for worker in ("local:1201", "gpu1:88"):
         job = q.claim(store, worker, ("selfplay",), policy)
-        q.complete(store, job.id, worker, job.attempts, {"games": 200, "moves": 14_512})
+        q.complete(store, job.id, worker, job.claim_seq, {"games": 200, "moves": 14_512})
     q.claim(store, "gpu1:91", ("selfplay",), policy, lease_seconds=600)
     train = q.claim(store, "gpu2:17", ("train",), policy)
-    q.fail(store, train.id, "gpu2:17", train.attempts, "RuntimeError: CUDA out of memory", policy)
+    q.fail(store, train.id, "gpu2:17", train.claim_seq, "RuntimeError: CUDA out of memory", policy)
     record_failure(store, "host:gpu2", "ssh: connect timed out", threshold=1, cooldown_seconds=900)
     store_setting(store, "queue.lease_seconds", 120.0)
 
@@ -43,6 +43,8 @@ def main() -> None:
         store, _ = create_store(path)
         fill(store)
         store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        # Rollback journal, not WAL: reading the example read-only then creates no -wal/-shm beside it.
+        store.conn.execute("PRAGMA journal_mode = DELETE")
         store.conn.execute("VACUUM")
         store.close()
         OUT.write_bytes(path.read_bytes())

@@ -20,7 +20,8 @@ def test_shell_worker_cycle_add_claim_heartbeat_complete(home):
     for field in ("id", "kind", "config_key", "params", "attempts", "lease_until"):
         assert field in job
     assert job["id"] == added["id"] and job["attempts"] == 1
-    beat = as_json(run_cli("queue", "heartbeat", str(job["id"]), "--worker", "sh1", "--lease", "300", "--json"))
+    beat = as_json(run_cli("queue", "heartbeat", str(job["id"]), "--worker", "sh1", "--claim", "1", "--lease", "300",
+                          "--json"))
     assert beat["lease_until"] > job["lease_until"]
     done = as_json(run_cli("queue", "complete", str(job["id"]), "--worker", "sh1", "--claim", "1",
                            "--result", '{"games": 12}', "--json"))
@@ -39,7 +40,8 @@ def test_dedup_twice_adds_one_row(home):
 def test_fail_to_dead_then_dead_list_then_retry(home):
     run_cli("queue", "add", "train", "hex8_2p", "--max-attempts", "1")
     job = as_json(run_cli("queue", "claim", "--worker", "w", "--json"))
-    out = run_cli("queue", "fail", str(job["id"]), "--worker", "w", "--error", "CUDA out of memory")
+    out = run_cli("queue", "fail", str(job["id"]), "--worker", "w", "--claim", str(job["claim_seq"]),
+                  "--error", "CUDA out of memory")
     assert "dead" in out.output
     dead = as_json(run_cli("queue", "dead", "--json"))
     assert [d["error"] for d in dead] == ["CUDA out of memory"]
@@ -59,7 +61,7 @@ def test_ls_filters_by_status_and_kind(home):
 def test_purge_done_older_than(home):
     run_cli("queue", "add", "train", "hex8_2p")
     job = as_json(run_cli("queue", "claim", "--worker", "w", "--json"))
-    run_cli("queue", "complete", str(job["id"]), "--worker", "w")
+    run_cli("queue", "complete", str(job["id"]), "--worker", "w", "--claim", str(job["claim_seq"]))
     assert as_json(run_cli("queue", "purge", "--done", "--older-than", "7d", "--json"))["purged"] == 0
     assert as_json(run_cli("queue", "purge", "--done", "--older-than", "0s", "--json"))["purged"] == 1
     pruned = as_json(run_cli("queue", "purge", "--events", "--older-than", "0s", "--json"))

@@ -20,7 +20,7 @@ def add(store, kind="selfplay", key="hex8_2p", **fields):
 
 def test_enqueue_with_same_dedup_key_adds_one_row(store):
     first, created = q.enqueue(store, q.JobSpec("selfplay", "hex8_2p", dedup_key="k"))
-    again, created_again = q.enqueue(store, q.JobSpec("selfplay", "hex8_2p", params={"x": 1}, dedup_key="k"))
+    again, created_again = q.enqueue(store, q.JobSpec("selfplay", "hex8_2p", params={"games": 1}, dedup_key="k"))
     assert created and not created_again
     assert again.id == first.id and again.params == {}
     assert len(q.list_jobs(store)) == 1
@@ -60,23 +60,23 @@ def test_claim_sets_lease_and_counts_attempt(store):
 def test_heartbeat_extends_lease(store):
     add(store)
     job = q.claim(store, "w1", ("selfplay",), FAST, lease_seconds=5)
-    beat = q.heartbeat(store, job.id, "w1", job.attempts, lease_seconds=100)
+    beat = q.heartbeat(store, job.id, "w1", job.claim_seq, lease_seconds=100)
     assert beat.lease_until > job.lease_until + 90
 
 
 def test_complete_stores_result_and_finishes(store):
     add(store)
     job = q.claim(store, "w1", ("selfplay",), FAST)
-    done = q.complete(store, job.id, "w1", job.attempts, {"games": 3})
+    done = q.complete(store, job.id, "w1", job.claim_seq, {"games": 3})
     assert done.status == "done" and done.result == {"games": 3} and done.finished_at
 
 
-@pytest.mark.parametrize("worker, attempt", [("other", 1), ("w1", 2)])
-def test_complete_refused_unless_worker_and_attempt_match(store, worker, attempt):
+@pytest.mark.parametrize("worker, claim", [("other", 1), ("w1", 2)])
+def test_complete_refused_unless_worker_and_claim_match(store, worker, claim):
     add(store)
     job = q.claim(store, "w1", ("selfplay",), FAST)
     with pytest.raises(q.LeaseLost):
-        q.complete(store, job.id, worker, attempt, {})
+        q.complete(store, job.id, worker, claim, {})
     assert q.get_job(store, job.id).status == "claimed"
 
 
@@ -84,7 +84,7 @@ def test_fail_requeues_with_backoff_and_keeps_error(store):
     policy = q.QueuePolicy(lease_seconds=10, max_attempts=3, backoff_base_seconds=100, backoff_max_seconds=1000)
     add(store)
     job = q.claim(store, "w1", ("selfplay",), policy)
-    failed = q.fail(store, job.id, "w1", job.attempts, "boom", policy)
+    failed = q.fail(store, job.id, "w1", job.claim_seq, "boom", policy)
     assert failed.status == "queued" and failed.error == "boom" and failed.claimed_by is None
     assert failed.not_before > time.time() + 90
     assert q.claim(store, "w2", ("selfplay",), policy) is None  # still backing off
@@ -100,7 +100,7 @@ def test_fail_after_last_attempt_goes_dead_keeping_error(store):
     for attempt in (1, 2):
         job = q.claim(store, "w", ("selfplay",), FAST)
         assert job.attempts == attempt
-        last = q.fail(store, job.id, "w", attempt, f"boom {attempt}", FAST)
+        last = q.fail(store, job.id, "w", job.claim_seq, f"boom {attempt}", FAST)
     assert last.status == "dead" and last.error == "boom 2"
     assert q.claim(store, "w", ("selfplay",), FAST) is None
 

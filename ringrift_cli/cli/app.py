@@ -2,22 +2,77 @@
 
 from __future__ import annotations
 
+import sys
+
+import click
 import typer
 from typer.core import TyperGroup
 
 from .. import __version__
-from ..errors import UserError
+from ..errors import (Interrupted, UserError, crash_line, debug_enabled, environment_message,
+                      write_crash_log)
+
+INTERNAL_EXIT, USER_EXIT, INTERRUPT_EXIT, TERMINATED_EXIT = 1, 2, 130, 143
 
 
 class RingriftGroup(TyperGroup):
-    """Turns a UserError anywhere below into one line on stderr and exit code 2."""
+    """The one error boundary: whatever goes wrong below, the user sees one line.
+
+    A UserError (or a machine problem such as a full disk) exits 2; a usage
+    mistake exits 2 with the click message; any other exception is a bug: one
+    line naming a crash log with the traceback, exit 1.
+    """
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
         except UserError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from None
+            fail(f"error: {exc}", USER_EXIT)
+        except KeyboardInterrupt as exc:
+            said = f"; {exc}" if str(exc) else ""
+            if isinstance(exc, Interrupted):
+                fail(f"terminated{said}", TERMINATED_EXIT)
+            fail(f"interrupted{said}", INTERRUPT_EXIT)
+        except Exception as exc:
+            message = environment_message(exc)
+            if message is not None:
+                fail(f"error: {message}", USER_EXIT)
+            if debug_enabled():
+                import traceback
+
+                traceback.print_exception(exc, file=sys.stderr)
+            fail(crash_line(exc, write_crash_log(exc, ctx.command_path)), INTERNAL_EXIT)
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            typer.echo(exc.ctx.get_help())
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            sys.exit(usage_exit(exc))
+        except click.Abort:
+            typer.echo("aborted", err=True)
+            sys.exit(INTERNAL_EXIT)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def fail(line: str, code: int):
+    typer.echo(line, err=True)
+    raise typer.Exit(code)
+
+
+def usage_exit(exc: click.ClickException) -> int:
+    """A usage mistake in one line (click's own layout spans five or more)."""
+    message = " ".join(exc.format_message().split())
+    command = getattr(getattr(exc, "ctx", None), "command_path", None)
+    hint = f" (see `{command} --help`)" if command else ""
+    typer.echo(f"error: {message[:300]}{hint}", err=True)
+    return exc.exit_code
 
 
 app = typer.Typer(
@@ -62,7 +117,7 @@ def interrupt_on_sigterm() -> None:
     import signal
 
     def interrupt(signum, frame):
-        raise KeyboardInterrupt
+        raise Interrupted
 
     signal.signal(signal.SIGTERM, interrupt)
 

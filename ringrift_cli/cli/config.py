@@ -18,7 +18,7 @@ config_app = typer.Typer(help="Show and change settings (thresholds and switches
 @config_app.command("show")
 def show(home: HomeOption = None, json_output: JsonOption = False) -> None:
     """Every setting with its effective value and where it came from (default, profile, yaml, cli)."""
-    with open_context(home) as ctx:
+    with open_context(home, write=False) as ctx:
         effective = ctx.effective_settings
     if json_output:
         print_json([{"key": e.setting.key, "value": e.value, "source": e.source,

@@ -8,6 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..errors import UserError
+from ..home import resolve_home
 from ..remote.hosts_file import load_hosts
 from .options import JsonOption
 from .render import console, print_json, table
@@ -15,16 +17,26 @@ from .render import console, print_json, table
 hosts_app = typer.Typer(help="The machines work can run on (hosts.yaml).", no_args_is_help=True)
 
 HOSTS_ENV = "RINGRIFT_HOSTS"
+HOSTS_FILE = "hosts.yaml"
 
 
 def hosts_path(given: Path | None) -> Path:
-    """``--hosts``, else ``$RINGRIFT_HOSTS``, else ./hosts.yaml."""
-    return given or Path(os.environ.get(HOSTS_ENV) or "hosts.yaml")
+    """``--hosts``, else ``$RINGRIFT_HOSTS``, else the first of ``$RINGRIFT_HOME/hosts.yaml`` and
+    ``./hosts.yaml`` that exists; a UserError saying where it looked when none does."""
+    if given is not None:
+        return given
+    if os.environ.get(HOSTS_ENV):
+        return Path(os.environ[HOSTS_ENV])
+    places = [resolve_home().root / HOSTS_FILE, Path(HOSTS_FILE)]
+    for place in places:
+        if place.is_file():
+            return place
+    raise UserError(f"no hosts file: looked for --hosts, ${HOSTS_ENV}, then {places[0]} and ./{HOSTS_FILE}")
 
 
 @hosts_app.command("ls")
 def ls(
-    hosts: Annotated[Optional[Path], typer.Option("--hosts", help="Hosts file. Default: $RINGRIFT_HOSTS, else ./hosts.yaml.", show_default=False)] = None,
+    hosts: Annotated[Optional[Path], typer.Option("--hosts", help="Hosts file. Default: $RINGRIFT_HOSTS, else $RINGRIFT_HOME/hosts.yaml, else ./hosts.yaml.", show_default=False)] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Validate the hosts file and list its machines."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from ..home import DATA_DIRS, STATE_FILE, resolve_home
-from ..store import SCHEMA_VERSION, create_store
+from ..store import SCHEMA_VERSION, create_store, open_store
 from .options import HomeOption, JsonOption
 from .render import print_json
 
@@ -14,9 +14,8 @@ def init(home: HomeOption = None, json_output: JsonOption = False) -> None:
     """Create the data root (games/, npz/, models/, runs/) and queue.db. Safe to run again."""
     resolved = resolve_home(home)
     if resolved.state_file.exists() and resolved.state_file.name != STATE_FILE:
-        # --home named a file: only a state file is acceptable, and it must open as one.
-        store, applied = create_store(resolved.state_file)
-        store.close()
+        # --home named a file: only a state file is acceptable (not an empty or foreign one).
+        open_store(resolved.state_file).close()
     for name in DATA_DIRS:
         resolved.data_dir(name).mkdir(parents=True, exist_ok=True)
     store, applied = create_store(resolved.state_file)

@@ -35,7 +35,7 @@ def tick(
     """
     from ..loop.tick import run_tick
 
-    with open_context(home, read_only=dry_run) as ctx:
+    with open_context(home, write=not dry_run) as ctx:
         report = run_tick(ctx, time.time(), dry_run=dry_run)
     if json_output:
         print_json(report.to_dict())
@@ -101,7 +101,7 @@ def status(home: HomeOption = None, json_output: JsonOption = False) -> None:
     from ..loop.tick import run_tick
     from ..store.loop_state import recent_ticks
 
-    with open_context(home, read_only=True) as ctx:
+    with open_context(home, write=False) as ctx:
         report = run_tick(ctx, time.time(), dry_run=True)
         ticks = recent_ticks(ctx.store, 5)
     if json_output:

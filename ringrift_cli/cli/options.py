@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Annotated, Optional
@@ -10,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import UserError
+from ..settings import MAX_INT, lease_bounds
 
 HomeOption = Annotated[
     Optional[Path],
@@ -22,18 +22,15 @@ HomeOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
 WorkerOption = Annotated[str, typer.Option("--worker", "-w", help="Name of the worker holding the claim.")]
-MAX_INT = 2**63 - 1  # SQLite's integers; anything larger is a typo, not a request
-MAX_LEASE = 86_400.0
-
 ClaimOption = Annotated[
-    Optional[int],
-    typer.Option("--claim", help="Claim number printed by `queue claim` (field claim_seq); fences out a stale "
-                 "holder that used the same worker name.", min=1, max=MAX_INT),
+    int,
+    typer.Option("--claim", help="Claim number printed by `queue claim` (field claim_seq); required: it fences "
+                 "out a stale holder that reused the same worker name.", min=1, max=MAX_INT, show_default=False),
 ]
 LeaseOption = Annotated[
     Optional[float],
-    typer.Option("--lease", help="Lease in seconds (1 to 86400). Default: setting queue.lease_seconds.",
-                 min=1, max=MAX_LEASE),
+    typer.Option("--lease", help=f"Lease in seconds ({lease_bounds()[0]:g} to {lease_bounds()[1]:g}). "
+                 "Default: setting queue.lease_seconds.", min=lease_bounds()[0], max=lease_bounds()[1]),
 ]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
@@ -48,32 +45,15 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
-def parse_params(items: list[str] | None) -> dict:
-    """``k=v`` pairs into a dict; each value is read as JSON when it parses, else kept as text."""
-    params: dict = {}
-    for item in items or []:
-        key, sep, raw = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise UserError(f"malformed --param {item!r}; expected KEY=VALUE (e.g. games=100)")
-        if key in params:
-            raise UserError(f"--param {key} given twice")
-        try:
-            params[key] = json.loads(raw)
-        except ValueError:
-            params[key] = raw
-    return params
+def param_option(kind: str, name: str, *flags: str):
+    """A stage command's option for job param ``name``: its help (range, default) comes from the
+    kind's schema, which also checks the value when the job is enqueued."""
+    from ..stages.param_schema import param_for
 
-
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not JSON")
+    return typer.Option(*flags, help=param_for(kind, name).help_text(), show_default=False)
 
 
 def parse_json_object(text: str, what: str) -> dict:
-    try:
-        value = json.loads(text, parse_constant=_reject_constant)
-    except ValueError as exc:
-        raise UserError(f"{what} is not valid JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise UserError(f"{what} must be a JSON object, got {type(value).__name__}")
-    return value
+    from ..json_input import loads_object
+
+    return loads_object(text, what)

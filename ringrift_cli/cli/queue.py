@@ -11,8 +11,9 @@ from ..keys import check_config_key, check_stage, parse_stage_list, STAGES
 from ..store import queue as jobs
 from ..store.events import events_for_job, prune_events
 from ..store.status import dead_jobs
-from .options import (MAX_INT, ClaimOption, HomeOption, JsonOption, LeaseOption, WorkerOption, parse_duration,
-                      parse_json_object, parse_params)
+from ..settings import MAX_INT, lease_bounds
+from .options import (ClaimOption, HomeOption, JsonOption, LeaseOption, WorkerOption, parse_duration,
+                      parse_json_object)
 from .render import age, clock, console, print_json, short, table
 
 queue_app = typer.Typer(help="Add, inspect, claim and finish jobs in the work-queue.", no_args_is_help=True)
@@ -25,7 +26,7 @@ JobId = Annotated[int, typer.Argument(help="Job id.", min=1, max=MAX_INT, show_d
 def add(
     kind: Annotated[str, typer.Argument(help=f"Pipeline stage: {', '.join(STAGES)}.", show_default=False)],
     config_key: Annotated[str, typer.Argument(help="Config key, e.g. hex8_2p.", show_default=False)],
-    param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="KEY=VALUE job parameter (value read as JSON if it parses); repeatable.")] = None,
+    param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="NAME=VALUE job parameter, checked against the kind's params (see `ringrift selfplay --help`); repeatable.")] = None,
     priority: Annotated[int, typer.Option(help="Higher runs first; 0 or more.", max=MAX_INT)] = 0,
     dedup: Annotated[Optional[str], typer.Option("--dedup", help="Idempotency key: adding the same key again adds nothing.")] = None,
     max_attempts: Annotated[Optional[int], typer.Option(help="Claims before the job goes dead (1 to 100). Default: setting queue.max_attempts.", max=100)] = None,
@@ -34,8 +35,10 @@ def add(
     json_output: JsonOption = False,
 ) -> None:
     """Add a job to the queue."""
+    from ..stages.param_schema import parse_params
+
     spec = jobs.JobSpec(kind=check_stage(kind), config_key=check_config_key(config_key),
-                        params=parse_params(param), priority=priority, dedup_key=dedup,
+                        params=parse_params(kind, param), priority=priority, dedup_key=dedup,
                         max_attempts=max_attempts, host=host)
     with open_context(home) as ctx:
         job, created = jobs.enqueue(ctx.store, spec, ctx.queue_policy())
@@ -58,7 +61,7 @@ def ls(
     """List jobs, newest first."""
     if kind is not None:
         check_stage(kind)
-    with open_context(home) as ctx:
+    with open_context(home, write=False) as ctx:
         rows = jobs.list_jobs(ctx.store, status=status, kind=kind, limit=limit)
     if json_output:
         print_json([job.to_dict() for job in rows])
@@ -73,7 +76,7 @@ def ls(
 @queue_app.command("show")
 def show(job_id: JobId, home: HomeOption = None, json_output: JsonOption = False) -> None:
     """Show one job with its parameters, result, error and events."""
-    with open_context(home) as ctx:
+    with open_context(home, write=False) as ctx:
         job = jobs.get_job(ctx.store, job_id)
         events = events_for_job(ctx.store, job_id)
     if json_output:
@@ -113,7 +116,7 @@ def dead(
     json_output: JsonOption = False,
 ) -> None:
     """The dead-letter list: jobs that used up their attempts, with their last error."""
-    with open_context(home) as ctx:
+    with open_context(home, write=False) as ctx:
         rows = dead_jobs(ctx.store, limit)
     if json_output:
         print_json([job.to_dict() for job in rows])
@@ -178,19 +181,19 @@ def claim(
 
 @queue_app.command("heartbeat")
 def heartbeat(
-    job_id: JobId, worker: WorkerOption, claim: ClaimOption = None,
-    lease: LeaseOption = None,
+    job_id: JobId, worker: WorkerOption, claim: ClaimOption,
+    lease: Annotated[Optional[float], typer.Option(help="New lease in seconds. Default: the claim's own lease length.", min=lease_bounds()[0], max=lease_bounds()[1])] = None,
     home: HomeOption = None, json_output: JsonOption = False,
 ) -> None:
     """Extend the lease of a job this worker holds (exit 2 if the claim was lost)."""
     with open_context(home) as ctx:
-        job = jobs.heartbeat(ctx.store, job_id, worker, claim, ctx.queue_policy(), lease_seconds=lease)
+        job = jobs.heartbeat(ctx.store, job_id, worker, claim, lease_seconds=lease)
     print_json(job.to_dict()) if json_output else typer.echo(f"job {job.id} leased until {clock(job.lease_until)}")
 
 
 @queue_app.command("complete")
 def complete(
-    job_id: JobId, worker: WorkerOption, claim: ClaimOption = None,
+    job_id: JobId, worker: WorkerOption, claim: ClaimOption,
     result: Annotated[Optional[str], typer.Option(help="The job's result as a JSON object.")] = None,
     home: HomeOption = None, json_output: JsonOption = False,
 ) -> None:
@@ -205,7 +208,7 @@ def complete(
 def fail(
     job_id: JobId, worker: WorkerOption,
     error: Annotated[str, typer.Option(help="What went wrong (kept on the job).")],
-    claim: ClaimOption = None,
+    claim: ClaimOption,
     permanent: Annotated[bool, typer.Option("--permanent", help="Do not retry: send the job straight to dead.")] = False,
     home: HomeOption = None, json_output: JsonOption = False,
 ) -> None:

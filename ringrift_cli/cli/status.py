@@ -15,7 +15,7 @@ from .render import age, clock, console, print_json, remaining, short, table
 
 def status(home: HomeOption = None, json_output: JsonOption = False) -> None:
     """Queue depth, claimed jobs, dead letters, breakers, recent events and changed settings."""
-    with open_context(home) as ctx:
+    with open_context(home, write=False) as ctx:
         snapshot = collect_status(ctx)
     if json_output:
         print_json(status_json(snapshot))

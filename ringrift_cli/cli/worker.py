@@ -8,7 +8,7 @@ import typer
 
 from ..context import open_context
 from ..errors import UserError
-from ..keys import STAGES, parse_stage_list
+from ..keys import STAGES, check_worker_name, parse_stage_list
 from ..stages.handlers import load_handlers, plugin_modules
 from ..stages.worker import default_worker_name, run_worker
 from .options import HomeOption, JsonOption, LeaseOption
@@ -30,7 +30,7 @@ def worker(
     runnable = tuple(kind for kind in wanted if kind in handlers)
     if not runnable:
         raise UserError(f"no handler for {', '.join(wanted)} yet; add one with --plugin")
-    worker_name = name or default_worker_name()
+    worker_name = check_worker_name(name) if name is not None else default_worker_name()
 
     def say(what: str, job) -> None:
         if not json_output:

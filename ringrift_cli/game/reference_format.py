@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from ..keys import PLAYER_COUNTS
 from .boards import BOARD_TYPES, Board, board_for
 from .errors import FormatError
 from .moves import (
@@ -214,6 +215,8 @@ def load_state(data: dict, ring_order: str = "top_first", options: RulesOptions 
     if not isinstance(players, list) or not players:
         raise FormatError("state has no 'players' list")
     n = len(players)
+    if n > max(PLAYER_COUNTS):  # a test position may list fewer players than a game starts with
+        raise FormatError(f"a state lists at most {max(PLAYER_COUNTS)} players, this one {n}")
     board = board_for(board_type)
     opts = _options_from(data, options)
     params = params_for(board_type, max(n, 1), opts)

@@ -19,10 +19,10 @@ raises ``UnreadableInputError``.
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..keys import PLAYER_COUNTS
 from .apply import apply_move_inplace, explain_illegal
 from .errors import FormatError, UnreadableInputError
 from .initial import new_game
@@ -139,7 +139,9 @@ def replay_record(record: dict, options: RulesOptions | None = None) -> GameChec
     options = options or RulesOptions()
     try:
         board_type = record["boardType"]
-        players = int(record["numPlayers"])
+        players = record["numPlayers"]
+        if not isinstance(players, int) or isinstance(players, bool) or players not in PLAYER_COUNTS:
+            raise ValueError(f"numPlayers must be 2, 3 or 4, got {str(players)[:20]}")
         moves = record["moves"]
         if any(isinstance(m, dict) and m.get("type") == "swap_sides" for m in moves):
             # A record that uses the pie rule was played with it enabled.
@@ -182,12 +184,14 @@ def check_document(doc: object, options: RulesOptions | None = None) -> GameChec
 
 
 def check_file(path: str | Path, options: RulesOptions | None = None) -> GameCheck | BundleCheck:
-    """Read ``path`` and check it; UnreadableInputError if it is not JSON
-    of a supported kind (or cannot be read)."""
+    """Read ``path`` (bounded JSON: size, depth, number length) and check it; UnreadableInputError
+    if it is not JSON of a supported kind (or cannot be read)."""
+    from ..errors import UserError
+    from ..json_input import load_file
+
     try:
-        text = Path(path).read_text(encoding="utf-8")
-        doc = json.loads(text)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        doc = load_file(Path(path), "its content")
+    except UserError as exc:
         raise UnreadableInputError(f"cannot read {path}: {exc}") from exc
     return check_document(doc, options)
 

@@ -22,12 +22,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UserError
-from ..keys import STAGES
+from ..keys import HOST_NAME_PATTERN, STAGES
 
 LOCAL = "local"
+MAX_SLOTS, MAX_GPUS = 1024, 64
 FIELDS = {"name", "ssh", "slots", "gpus", "roles", "home", "command", "identity_file", "note"}
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
-SSH_PATTERN = re.compile(r"^(?:[A-Za-z0-9_.-]+@)?[A-Za-z0-9_.-]+(?::\d{1,5})?$")
+NAME_PATTERN = re.compile(HOST_NAME_PATTERN)
+# [user@]host[:port]; neither part may start with '-' (ssh would read it as an option).
+SSH_PATTERN = re.compile(r"(?:[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}@)?[A-Za-z0-9_][A-Za-z0-9_.-]{0,252}(?::(\d{1,5}))?")
+# home, command, identity_file go into an ssh command line: no quoting, globbing or chaining.
+PLAIN_TEXT = re.compile(r"[A-Za-z0-9_./~+=:,@ -]{1,1024}")
 
 
 class HostsFileError(UserError):
@@ -67,6 +71,8 @@ def load_hosts(path: Path) -> list[Host]:
         where = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise HostsFileError(f"{path}{where}: not valid YAML: {problem}") from None
+    except RecursionError:
+        raise HostsFileError(f"{path}: nested too deeply") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise HostsFileError(f"cannot read {path}: {exc}") from None
     if root is None:
@@ -130,20 +136,27 @@ def _host(path: Path, node) -> Host:
         return HostsFileError(f"{_where(path, fields[key][1])}: {key}: {message}")
 
     name = values["name"]
-    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         raise fail("name", f"{name!r} is not a valid host name (letters, digits, '.', '_', '-')")
     ssh = values["ssh"]
-    if not isinstance(ssh, str) or not (ssh == LOCAL or SSH_PATTERN.match(ssh)):
-        raise fail("ssh", f"{ssh!r} is neither 'local' nor [user@]host[:port]")
-    for key, minimum in (("slots", 1), ("gpus", 0)):
-        if key in values and (type(values[key]) is not int or values[key] < minimum):
-            raise fail(key, f"must be a whole number >= {minimum}, got {values[key]!r}")
+    target = SSH_PATTERN.fullmatch(ssh) if isinstance(ssh, str) else None
+    if ssh != LOCAL and (target is None or (target.group(1) and not 1 <= int(target.group(1)) <= 65535)):
+        raise fail("ssh", f"{ssh!r} is neither 'local' nor [user@]host[:port] (port 1 to 65535, no leading '-')")
+    for key, minimum, maximum in (("slots", 1, MAX_SLOTS), ("gpus", 0, MAX_GPUS)):
+        if key in values and (type(values[key]) is not int or not minimum <= values[key] <= maximum):
+            raise fail(key, f"must be a whole number >= {minimum} and <= {maximum}, got {str(values[key])[:40]}")
     roles = values.get("roles", list(STAGES))
     if not isinstance(roles, list) or not roles or any(role not in STAGES for role in roles):
         raise fail("roles", f"must be a non-empty list of {', '.join(STAGES)}; got {roles!r}")
     for key in ("home", "command", "identity_file", "note"):
         if key in values and not isinstance(values[key], str):
             raise fail(key, f"must be text, got {values[key]!r}")
+    for key in ("home", "command", "identity_file"):
+        if key in values and (not PLAIN_TEXT.fullmatch(values[key]) or values[key].startswith("-")):
+            raise fail(key, f"{values[key]!r} holds characters a shell would interpret (allowed: letters, "
+                       "digits, space and _ . / ~ + = : , @ -; no leading '-')")
+    if "note" in values and any(ord(ch) < 32 for ch in values["note"]):
+        raise fail("note", "must be one line of text")
     return Host(
         name=name, ssh=ssh, slots=values.get("slots", 1), gpus=values.get("gpus", 0),
         roles=tuple(roles), home=values.get("home", "~/ringrift-data"),

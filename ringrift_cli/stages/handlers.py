@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import Callable
@@ -23,6 +24,7 @@ from ..keys import STAGES
 from ..store.queue import Job
 
 PLUGINS_ENV = "RINGRIFT_PLUGINS"
+PLUGIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}(\.[A-Za-z_][A-Za-z0-9_]{0,99}){0,9}")
 
 
 @dataclass
@@ -62,10 +64,14 @@ def load_handlers(plugins: list[str]) -> dict[str, Handler]:
     """Built-in handlers, overridden by those of each plugin module in order."""
     handlers = builtin_handlers()
     for name in plugins:
+        if not PLUGIN_NAME.fullmatch(name):
+            raise UserError(f"plugin {name[:60]!r} is not a module name such as my_plugins.stages")
         try:
             module = importlib.import_module(name)
         except ImportError as exc:
             raise UserError(f"cannot import plugin {name!r}: {exc}") from None
+        except Exception as exc:  # the plugin's own code failed while loading: its bug, said in one line
+            raise UserError(f"plugin {name!r} failed to load: {type(exc).__name__}: {str(exc)[:200]}") from None
         extra = getattr(module, "HANDLERS", None)
         if not isinstance(extra, dict):
             raise UserError(f"plugin {name!r} has no HANDLERS dict")

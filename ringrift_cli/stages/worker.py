@@ -86,9 +86,10 @@ def run_handler_releasing(context: Context, handler: Handler, job: Job, worker: 
     to the queue at once instead of leaving it claimed until its lease runs out."""
     try:
         return run_handler(context, handler, job, worker, policy, lease, interval, progress)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         try:
             release(context.store, job.id, worker, job.claim_seq, "interrupted")
+            exc.args = (f"{job.kind} job {job.id} handed back to the queue",)  # the CLI says so
         except LeaseLost:
             pass
         raise
@@ -125,10 +126,14 @@ def checked_result(result):
         return None
     if not isinstance(result, dict):
         raise BadResult(f"handler returned {type(result).__name__}, not a dict or None")
+    from ..json_input import MAX_DEPTH, depth_of
+
+    if depth_of(result) > MAX_DEPTH:
+        raise BadResult(f"handler result nests more than {MAX_DEPTH} levels deep")
     try:
         json.dumps(result, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise BadResult(f"handler result is not plain JSON: {exc}") from None
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise BadResult(f"handler result is not plain JSON: {str(exc)[:200]}") from None
     return result
 
 
@@ -161,8 +166,7 @@ class Heartbeat:
         try:
             while not self.stopping.wait(self.interval):
                 try:
-                    heartbeat(store, self.job.id, self.worker, self.job.claim_seq, self.policy,
-                              lease_seconds=self.lease)
+                    heartbeat(store, self.job.id, self.worker, self.job.claim_seq, lease_seconds=self.lease)
                 except LeaseLost:
                     self.lost.set()
                     return

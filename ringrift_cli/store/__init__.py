@@ -5,21 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from .db import StateFileError, Store, connect
-from .migrations import SCHEMA_VERSION, check_not_newer, migrate
+from .migrations import SCHEMA_VERSION, check_current, migrate
 
 
 def open_store(path: Path, *, read_only: bool = False) -> Store:
-    """Open an existing state file, migrating an older schema forward.
+    """Open an existing state file, migrating an older schema forward (``read_only``: refusing one
+    that would need it, since a read-only open changes nothing).
 
-    ``read_only`` writes nothing, not even a migration: an older file is then refused.
-    Raises StateFileError for a missing, unreadable, locked or foreign file,
+    Raises StateFileError for a missing, empty, unreadable, locked or foreign file,
     or one written by a newer ringrift.
     """
     conn = connect(path, read_only=read_only)
     try:
         if read_only:
-            if check_not_newer(conn, path) != SCHEMA_VERSION:
-                raise StateFileError(f"{path} has an older schema; run `ringrift init --home` on it to migrate first")
+            check_current(conn, path)
         else:
             migrate(conn, path)
     except BaseException:

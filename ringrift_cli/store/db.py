@@ -91,30 +91,51 @@ def busy_timeout_ms() -> int:
 def connect(path: Path, *, create: bool = False, read_only: bool = False) -> sqlite3.Connection:
     """Open ``path`` with the pragmas the queue relies on (WAL, busy timeout, foreign keys).
 
-    Without ``create`` a missing file is an error rather than a new empty database;
-    ``read_only`` opens it so that nothing can be written.
+    Without ``create`` a missing or empty file is an error rather than a new
+    database. The file is checked to be ours before anything is written to it;
+    ``read_only`` opens it so that nothing can be.
     """
     if not create and not path.exists():
         raise StateFileError(f"no state file at {path}; run `ringrift init` first (or pass --home)")
     if path.exists() and not path.is_file():
         raise StateFileError(f"{path} is not a file")
-    uri = f"file:{path.resolve()}?mode={'ro' if read_only else 'rwc' if create else 'rw'}"
+    if not create and path.stat().st_size == 0:
+        raise StateFileError(f"{path} is an empty file, not a ringrift state file; "
+                             "run `ringrift init` to make a state file")
+    mode = "ro" if read_only else ("rwc" if create else "rw")
     with translate_sqlite_errors(path):
         # isolation_level=None: transactions are opened explicitly (BEGIN IMMEDIATE).
-        conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=busy_timeout_ms() / 1000)
-        conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
-        # Reading the schema here makes "not a database" fail now, with a clear message.
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        if read_only:
-            return conn
-        if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-            conn.execute("PRAGMA journal_mode = WAL")
-        # WAL + NORMAL survives process crashes without losing commits; only a power
-        # loss can drop the last transactions, which the queue then redoes.
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA foreign_keys = ON")
+        conn = sqlite3.connect(f"file:{path.resolve()}?mode={mode}", uri=True, isolation_level=None,
+                               timeout=busy_timeout_ms() / 1000)
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
+            check_ours(conn, path, empty_ok=create)
+            if not read_only:
+                if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    conn.execute("PRAGMA journal_mode = WAL")
+                # WAL + NORMAL survives process crashes without losing commits; only a power
+                # loss can drop the last transactions, which the queue then redoes.
+                conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except BaseException:
+            conn.close()
+            raise
     return conn
+
+
+def check_ours(conn: sqlite3.Connection, path: Path, *, empty_ok: bool) -> None:
+    """Refuse a database ringrift did not make, before anything writes to it (reading the schema
+    here also makes "not a database" fail now, with a clear message)."""
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if not tables and version == 0:
+        if empty_ok:
+            return
+        raise StateFileError(f"{path} is an empty database, not a ringrift state file; "
+                             "run `ringrift init` to make a state file")
+    if not {"migrations", "jobs"} <= tables:
+        raise StateFileError(f"{path} is a SQLite file but not a ringrift state file")
 
 
 @contextmanager
@@ -128,6 +149,8 @@ def translate_sqlite_errors(path: Path) -> Iterator[None]:
             raise StateFileError(f"{path} is locked by another process; try again later") from exc
         if "not a database" in message or "malformed" in message:
             raise StateFileError(f"{path} is not a ringrift state file (SQLite says: {message})") from exc
-        if "unable to open" in message or "readonly" in message or "disk I/O" in message:
+        if "readonly" in message:
+            raise StateFileError(f"{path} is read-only here: {message}") from exc
+        if "unable to open" in message or "disk I/O" in message or "full" in message:
             raise StateFileError(f"cannot open {path}: {message}") from exc
         raise

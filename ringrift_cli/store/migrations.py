@@ -247,6 +247,14 @@ def check_not_newer(conn: sqlite3.Connection, path: object) -> int:
     return version
 
 
+def check_current(conn: sqlite3.Connection, path: object) -> None:
+    """Refuse a file whose schema is older than ours (reading it would need a migration, a write)."""
+    version = check_not_newer(conn, path)
+    if version < SCHEMA_VERSION:
+        raise StateFileError(f"{path} has schema version {version}, older than this ringrift's "
+                             f"({SCHEMA_VERSION}); run `ringrift init --home {path}` to bring it up to date")
+
+
 def migrate(conn: sqlite3.Connection, path: object) -> list[int]:
     """Bring the schema up to ``SCHEMA_VERSION``; return the versions applied (maybe none)."""
     if check_not_newer(conn, path) == SCHEMA_VERSION:

@@ -26,6 +26,8 @@ import uuid
 from dataclasses import dataclass, field
 
 from ..errors import UserError
+from ..keys import check_host_name, check_worker_name
+from ..settings import MAX_INT, lease_bounds
 from .db import Store, now
 from .events import append_event
 
@@ -55,13 +57,12 @@ def default_policy() -> QueuePolicy:
                        default_of("queue.backoff_base_seconds"), default_of("queue.backoff_max_seconds"))
 
 
-MAX_LEASE_SECONDS = 7 * 86_400
-MAX_INT = 2**63 - 1
-
-
 def check_lease(lease: float) -> float:
-    if not (isinstance(lease, (int, float)) and math.isfinite(lease) and 0 < lease <= MAX_LEASE_SECONDS):
-        raise UserError(f"lease must be a number of seconds between 0 and {MAX_LEASE_SECONDS}, got {lease!r}")
+    """A positive lease no longer than the setting queue.lease_seconds allows (the one source of the
+    bound; the library also takes sub-second leases, which tests use)."""
+    high = lease_bounds()[1]
+    if not (isinstance(lease, (int, float)) and math.isfinite(lease) and 0 < lease <= high):
+        raise UserError(f"lease must be a number of seconds above 0 and at most {high:g}, got {lease!r}")
     return float(lease)
 
 
@@ -111,13 +112,26 @@ class Job:
         # Positional: the fields above are declared in the table's column order
         # (a test holds the two together), and this runs on every queue operation.
         values = list(row)
-        values[3] = json.loads(values[3])
+        values[3] = stored_json(values[0], "params", values[3])
         if values[16] is not None:
-            values[16] = json.loads(values[16])
+            values[16] = stored_json(values[0], "result", values[16])
         return cls(*values)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
+
+
+class UnreadableRow(UserError):
+    """A job row whose params or result no bounded JSON reader accepts (written by an older ringrift)."""
+
+
+def stored_json(job_id: int, column: str, text: str):
+    from ..json_input import loads
+
+    try:
+        return loads(text, f"job {job_id}'s stored {column}")
+    except UserError as exc:
+        raise UnreadableRow(str(exc)) from None
 
 
 class LeaseLost(UserError):
@@ -140,7 +154,14 @@ def enqueue(store: Store, spec: JobSpec, policy: QueuePolicy | None = None) -> t
 def enqueue_in(conn: sqlite3.Connection, spec: JobSpec, policy: QueuePolicy,
                at: float | None = None) -> tuple[Job, bool]:
     """``enqueue`` inside a transaction the caller holds (the loop enqueues several at once,
-    at the time ``at`` of its tick)."""
+    at the time ``at`` of its tick).
+
+    The params are checked against the kind's schema here, the one place every job enters."""
+    from ..stages.param_schema import check_params  # light: names, types and ranges only
+
+    params = check_params(spec.kind, spec.params)
+    if spec.host is not None:
+        check_host_name(spec.host)
     if not 0 <= spec.priority <= MAX_INT:
         raise UserError(f"priority must be between 0 and {MAX_INT}, got {spec.priority}")
     max_attempts = spec.max_attempts if spec.max_attempts is not None else policy.max_attempts
@@ -155,7 +176,7 @@ def enqueue_in(conn: sqlite3.Connection, spec: JobSpec, policy: QueuePolicy,
         "INSERT INTO jobs (kind, config_key, params, priority, host, max_attempts, dedup_key,"
         " trace_id, parent_id, created_at, updated_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
-        (spec.kind, spec.config_key, json.dumps(spec.params, sort_keys=True), spec.priority,
+        (spec.kind, spec.config_key, json.dumps(params, sort_keys=True, allow_nan=False), spec.priority,
          spec.host, max_attempts, spec.dedup_key, spec.trace_id or uuid.uuid4().hex,
          spec.parent_id, at, at),
     ).fetchone()
@@ -192,26 +213,45 @@ def claim_in(
     host: str | None, lease_seconds: float | None, at: float,
 ) -> Job | None:
     lease = check_lease(policy.lease_seconds if lease_seconds is None else lease_seconds)
+    check_worker_name(worker)
+    if host is not None:
+        check_host_name(host)
     reap_expired_in(conn, policy, at)
     placeholders = ",".join("?" * len(kinds))
-    row = conn.execute(
-        CLAIM_SET
-        # INDEXED BY: left to itself the planner may sort every queued job of the kind.
-        + " WHERE id = (SELECT id FROM jobs INDEXED BY jobs_ready WHERE status = 'queued' AND not_before <= ?"
-        f" AND kind IN ({placeholders}) AND (host IS NULL OR host = ?)"
-        " ORDER BY priority DESC, id LIMIT 1)"
-        " RETURNING *",
-        (worker, at + lease, at, at, at, at, *kinds, host),
-    ).fetchone()
-    return record_claim(conn, row, worker, at) if row is not None else None
+    while True:
+        row = conn.execute(
+            CLAIM_SET
+            # INDEXED BY: left to itself the planner may sort every queued job of the kind.
+            + " WHERE id = (SELECT id FROM jobs INDEXED BY jobs_ready WHERE status = 'queued' AND not_before <= ?"
+            f" AND kind IN ({placeholders}) AND (host IS NULL OR host = ?)"
+            " ORDER BY priority DESC, id LIMIT 1)"
+            " RETURNING *",
+            (worker, at + lease, at, at, at, at, *kinds, host),
+        ).fetchone()
+        if row is None:
+            return None
+        try:
+            return record_claim(conn, Job.from_row(row), worker, at)
+        except UnreadableRow as exc:
+            # Give it to no one (it would fail every claim after it), and claim the next job.
+            bury_unreadable_in(conn, row, worker, str(exc), at)
+
+
+def bury_unreadable_in(conn: sqlite3.Connection, row: sqlite3.Row, worker: str, error: str, at: float) -> None:
+    # Params and result are cleared: kept, they would make every later read of the row fail.
+    error = f"{error}; cleared"
+    conn.execute("UPDATE jobs SET status = 'dead', lease_until = NULL, error = ?, params = '{}', result = NULL,"
+                 " finished_at = ?, updated_at = ? WHERE id = ?", (error, at, at, row["id"]))
+    append_event(conn, "job_failed", {"kind": row["kind"], "worker": worker, "attempt": row["attempts"],
+                                      "error": error, "next_status": "dead", "not_before": None},
+                 config_key=row["config_key"], job_id=row["id"], at=at)
 
 
 CLAIM_SET = ("UPDATE jobs SET status = 'claimed', claimed_by = ?, attempts = attempts + 1, claim_seq = claim_seq + 1,"
              " lease_until = ?, heartbeat_at = ?, started_at = ?, updated_at = ?")
 
 
-def record_claim(conn: sqlite3.Connection, row: sqlite3.Row, worker: str, at: float) -> Job:
-    job = Job.from_row(row)
+def record_claim(conn: sqlite3.Connection, job: Job, worker: str, at: float) -> Job:
     append_event(conn, "job_claimed",
                  {"kind": job.kind, "worker": worker, "attempt": job.attempts, "lease_until": job.lease_until},
                  config_key=job.config_key, job_id=job.id, at=at)
@@ -223,6 +263,7 @@ def enqueue_and_claim(store: Store, spec: JobSpec, worker: str, policy: QueuePol
     so that no worker running meanwhile can take it first."""
     policy = policy or default_policy()
     lease = check_lease(policy.lease_seconds)
+    check_worker_name(worker)
     with store.write() as conn:
         job, _ = enqueue_in(conn, spec, policy)
         at = now()
@@ -233,23 +274,25 @@ def enqueue_and_claim(store: Store, spec: JobSpec, worker: str, policy: QueuePol
         if row is None:
             held = f" (held by {job.claimed_by})" if job.status == "claimed" else ""
             raise UserError(f"job {job.id} (dedup key {spec.dedup_key!r}) cannot be claimed now: it is {job.status}{held}")
-        return record_claim(conn, row, worker, at)
+        return record_claim(conn, Job.from_row(row), worker, at)
 
 
-FENCE = "id = ? AND status = 'claimed' AND claimed_by = ? AND (? IS NULL OR claim_seq = ?)"
+FENCE = "id = ? AND status = 'claimed' AND claimed_by = ? AND claim_seq = ?"
 
 
-def fenced_update(conn: sqlite3.Connection, job_id: int, worker: str, claim: int | None,
+def fenced_update(conn: sqlite3.Connection, job_id: int, worker: str, claim: int,
                   assignments: str, values: tuple) -> Job:
-    """Apply ``assignments`` to the job only if ``worker`` still holds claim number ``claim``
-    (any claim of that worker when None).
+    """Apply ``assignments`` to the job only if ``worker`` still holds claim number ``claim``.
+
+    The claim number is required: a worker name alone cannot tell a holder from a stale one
+    that reused the name after losing its lease.
 
     One statement, so the ownership check and the change cannot be separated.
     Raises LeaseLost (or JobNotFound) when the fence does not match.
     """
     row = conn.execute(
         f"UPDATE jobs SET {assignments} WHERE {FENCE} RETURNING *",
-        (*values, job_id, worker, claim, claim),
+        (*values, job_id, worker, claim),
     ).fetchone()
     if row is not None:
         return Job.from_row(row)
@@ -258,7 +301,7 @@ def fenced_update(conn: sqlite3.Connection, job_id: int, worker: str, claim: int
     raise LeaseLost(f"job {job_id} is no longer held by {worker}: it is {held}")
 
 
-def check_held_in(conn: sqlite3.Connection, job_id: int, worker: str, claim: int | None) -> Job:
+def check_held_in(conn: sqlite3.Connection, job_id: int, worker: str, claim: int) -> Job:
     """Inside the caller's transaction: the job if ``worker`` still holds claim ``claim``, else
     LeaseLost. Stages call it where they register outputs, so a holder that lost its lease
     cannot publish anything."""
@@ -266,20 +309,26 @@ def check_held_in(conn: sqlite3.Connection, job_id: int, worker: str, claim: int
 
 
 def heartbeat(
-    store: Store, job_id: int, worker: str, claim: int | None = None,
-    policy: QueuePolicy | None = None, *, lease_seconds: float | None = None,
+    store: Store, job_id: int, worker: str, claim: int, *, lease_seconds: float | None = None,
 ) -> Job:
-    """Extend the lease of a job the worker still holds; raise LeaseLost otherwise."""
-    policy = policy or default_policy()
-    lease = check_lease(policy.lease_seconds if lease_seconds is None else lease_seconds)
+    """Extend the lease of a job the worker still holds; raise LeaseLost otherwise.
+
+    Without ``lease_seconds`` the claim keeps its own lease length (the one it was claimed or
+    last heartbeaten with), never the default, which may be shorter."""
     with store.write() as conn:
         at = now()
+        if lease_seconds is None:
+            # lease_until - heartbeat_at is the length the claim was last given.
+            return fenced_update(conn, job_id, worker, claim,
+                                 "lease_until = ? + (lease_until - heartbeat_at), heartbeat_at = ?, updated_at = ?",
+                                 (at, at, at))
+        lease = check_lease(lease_seconds)
         return fenced_update(conn, job_id, worker, claim,
                              "lease_until = ?, heartbeat_at = ?, updated_at = ?", (at + lease, at, at))
 
 
 def complete(
-    store: Store, job_id: int, worker: str, claim: int | None = None, result: dict | None = None,
+    store: Store, job_id: int, worker: str, claim: int, result: dict | None = None,
 ) -> Job:
     """Mark a held job done with its result; raise LeaseLost if the worker lost it."""
     with store.write() as conn:
@@ -301,12 +350,12 @@ def complete_and_claim(
 
 
 def complete_in(
-    conn: sqlite3.Connection, job_id: int, worker: str, claim: int | None, result: dict | None, at: float,
+    conn: sqlite3.Connection, job_id: int, worker: str, claim: int, result: dict | None, at: float,
 ) -> Job:
     job = fenced_update(
         conn, job_id, worker, claim,
         "status = 'done', result = ?, error = NULL, lease_until = NULL, finished_at = ?, updated_at = ?",
-        (json.dumps(result, sort_keys=True) if result is not None else None, at, at),
+        (json.dumps(result, sort_keys=True, allow_nan=False) if result is not None else None, at, at),
     )
     append_event(conn, "job_completed",
                  {"kind": job.kind, "worker": worker, "attempt": job.attempts, "result": result},
@@ -315,7 +364,7 @@ def complete_in(
 
 
 def fail(
-    store: Store, job_id: int, worker: str, claim: int | None, error: str,
+    store: Store, job_id: int, worker: str, claim: int, error: str,
     policy: QueuePolicy | None = None, *, retry: bool = True,
 ) -> Job:
     """Record a failed attempt: back to queued after a backoff, or dead when out of attempts.
@@ -359,7 +408,7 @@ def release_in(
     return Job.from_row(row)
 
 
-def release(store: Store, job_id: int, worker: str, claim: int | None, reason: str) -> Job:
+def release(store: Store, job_id: int, worker: str, claim: int, reason: str) -> Job:
     """Give a held job back at once without using up an attempt (the worker was interrupted,
     not the job at fault); the next claim may take it immediately."""
     with store.write() as conn:

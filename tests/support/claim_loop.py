@@ -12,5 +12,5 @@ with open_context() as ctx:
         job = claim(ctx.store, worker, ("selfplay",), policy, lease_seconds=600)
         if job is None:
             break
-        complete(ctx.store, job.id, worker, job.attempts, {"by": worker})
+        complete(ctx.store, job.id, worker, job.claim_seq, {"by": worker})
         print(job.id, flush=True)

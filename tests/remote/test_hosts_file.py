@@ -61,3 +61,38 @@ def test_bad_hosts_file_names_the_line(tmp_path, text, line, words):
 def test_missing_hosts_file_is_a_clear_error(tmp_path):
     result = run_cli("hosts", "ls", "--hosts", str(tmp_path / "none.yaml"))
     assert result.exit_code == 2 and "no hosts file" in result.output
+
+
+@pytest.mark.parametrize("field, value, words", [
+    ("name", '"h1\\n"', "not a valid host name"),
+    ("name", "-h1", "not a valid host name"),
+    ("ssh", "-oProxyCommand=touch", "neither 'local'"),
+    ("ssh", "user@-host", "neither 'local'"),
+    ("ssh", "host:99999", "port 1 to 65535"),
+    ("ssh", "host:0", "port 1 to 65535"),
+    ("ssh", '"host\\n"', "neither 'local'"),
+    ("command", '"ringrift; reboot"', "shell would interpret"),
+    ("command", '"-x"', "shell would interpret"),
+    ("home", '"$(id)"', "shell would interpret"),
+    ("home", '"~/data\\n"', "shell would interpret"),
+    ("identity_file", '"`id`"', "shell would interpret"),
+    ("slots", "100000000", "<= 1024"),
+    ("gpus", "999", "<= 64"),
+    ("note", '"two\\nlines"', "one line"),
+])
+def test_hosts_fields_refuse_what_ssh_or_a_shell_would_misread(tmp_path, field, value, words):
+    entry = {"name": "h1", "ssh": "host.example.org", field: value}
+    text = "hosts:\n  - " + "\n    ".join(f"{key}: {val}" for key, val in entry.items()) + "\n"
+    path = write(tmp_path, text)
+    with pytest.raises(HostsFileError, match=words.replace("(", r"\(").replace(")", r"\)")):
+        load_hosts(path)
+
+
+def test_hosts_ls_says_where_it_looked(tmp_path, monkeypatch, isolated_home):
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("hosts", "ls")
+    assert result.exit_code == 2 and str(isolated_home / "hosts.yaml") in result.output
+    assert "./hosts.yaml" in result.output
+    isolated_home.mkdir()
+    (isolated_home / "hosts.yaml").write_text("hosts:\n  - name: here\n    ssh: local\n")
+    assert "here" in run_cli("hosts", "ls", "--json").output

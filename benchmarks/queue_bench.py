@@ -32,7 +32,7 @@ def fill_queue(path: Path, jobs: int) -> None:
     store, _ = create_store(path)
     with store.write() as conn:
         for i in range(jobs):
-            q.enqueue_in(conn, q.JobSpec("selfplay", "hex8_2p", params={"i": i}), q.default_policy())
+            q.enqueue_in(conn, q.JobSpec("selfplay", "hex8_2p", params={"seed": i}), q.default_policy())
     store.close()
 
 

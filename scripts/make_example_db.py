@@ -25,7 +25,7 @@ def fill(store) -> None:
             q.enqueue(store, q.JobSpec("selfplay", key, params={"games": 200, "model": "best"},
                                        dedup_key=f"selfplay-{key}-{shard}"))
     q.enqueue(store, q.JobSpec("export", "hex8_2p", priority=10))
-    q.enqueue(store, q.JobSpec("train", "hex8_2p", params={"preset": "small"}, priority=20, max_attempts=1))
+    q.enqueue(store, q.JobSpec("train", "hex8_2p", priority=20, max_attempts=1))
 
     for worker in ("local:1201", "gpu1:88"):
         job = q.claim(store, worker, ("selfplay",), policy)

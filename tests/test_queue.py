@@ -20,7 +20,7 @@ def add(store, kind="selfplay", key="hex8_2p", **fields):
 
 def test_enqueue_with_same_dedup_key_adds_one_row(store):
     first, created = q.enqueue(store, q.JobSpec("selfplay", "hex8_2p", dedup_key="k"))
-    again, created_again = q.enqueue(store, q.JobSpec("selfplay", "hex8_2p", params={"x": 1}, dedup_key="k"))
+    again, created_again = q.enqueue(store, q.JobSpec("selfplay", "hex8_2p", params={"games": 1}, dedup_key="k"))
     assert created and not created_again
     assert again.id == first.id and again.params == {}
     assert len(q.list_jobs(store)) == 1

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 def test_eight_processes_complete_5000_jobs_exactly_once(store, subprocess_env):
     with store.write() as conn:
         for i in range(5000):
-            q.enqueue_in(conn, q.JobSpec("selfplay", "square8_2p", params={"i": i}), q.default_policy())
+            q.enqueue_in(conn, q.JobSpec("selfplay", "square8_2p", params={"seed": i}), q.default_policy())
     workers = [
         subprocess.Popen([PYTHON, str(SUPPORT / "claim_loop.py"), f"w{n}"], env=subprocess_env,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -45,7 +45,7 @@ def test_eight_processes_complete_5000_jobs_exactly_once(store, subprocess_env):
 
 def test_sigkilled_worker_job_is_rerun_by_another_worker(store, subprocess_env, tmp_path):
     store_setting(store, "queue.backoff_base_seconds", 0.0)  # retry as soon as the lease is reaped
-    job, _ = q.enqueue(store, q.JobSpec("selfplay", "hex8_2p", params={"seconds": 60}))
+    job, _ = q.enqueue(store, q.JobSpec("selfplay", "hex8_2p"))
     marker = tmp_path / "started"
     env = {**subprocess_env, "RINGRIFT_TEST_MARKER": str(marker)}
     victim = subprocess.Popen(

@@ -202,12 +202,20 @@ def test_resume_plays_exactly_the_missing_game_indices(ctx, home):
     assert again[0].final_hash == next(r for r in played if r.index == 5).final_hash
 
 
-def test_bad_selfplay_params_are_refused_before_playing(ctx, home):
+def test_bad_selfplay_params_are_refused_at_enqueue(ctx, home):
     for param in ("dirichlet_fraction=2", "c_puct=-5", "temperature_plies=-3", "seed=1.5", "games=0"):
-        job = json.loads(run_cli("queue", "add", "selfplay", "hex8_2p", "--param", param, "--json").output)
-        run_cli("worker", "--kinds", "selfplay")
-        dead = q.get_job(ctx.store, job["id"])
-        assert dead.status == "dead" and dead.attempts == 1, (param, dead.error)
+        refused = run_cli("queue", "add", "selfplay", "hex8_2p", "--param", param, "--json")
+        assert refused.exit_code == 2 and param.split("=")[0] in refused.stderr, (param, refused.stderr)
+    assert q.list_jobs(ctx.store) == []
+
+
+def test_a_stored_row_with_bad_params_goes_dead_without_playing(ctx, home):
+    job, _ = q.enqueue(ctx.store, q.JobSpec("selfplay", "hex8_2p", params={"games": 1}))
+    with ctx.store.write() as conn:  # a row written before the schema had this bound
+        conn.execute("UPDATE jobs SET params = ? WHERE id = ?", ('{"games": 0}', job.id))
+    run_cli("worker", "--kinds", "selfplay")
+    dead = q.get_job(ctx.store, job.id)
+    assert dead.status == "dead" and dead.attempts == 1 and "games" in dead.error
 
 
 def test_one_simulation_per_move_still_records_a_distribution(home):

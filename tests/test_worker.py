@@ -18,8 +18,8 @@ def enqueue(store, kind="selfplay", max_attempts=None, **params):
 
 
 def test_worker_runs_jobs_and_stores_results(ctx):
-    a, b = enqueue(ctx.store, n=1), enqueue(ctx.store, n=2)
-    report = run_worker(ctx, {"selfplay": lambda job, c: {"double": job.params["n"] * 2}},
+    a, b = enqueue(ctx.store, games=1), enqueue(ctx.store, games=2)
+    report = run_worker(ctx, {"selfplay": lambda job, c: {"double": job.params["games"] * 2}},
                         worker="w", kinds=("selfplay",))
     assert sorted(report.done) == [a.id, b.id]
     assert q.get_job(ctx.store, b.id).result == {"double": 4}

@@ -48,21 +48,12 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
-def parse_params(items: list[str] | None) -> dict:
-    """``k=v`` pairs into a dict; each value is read as JSON when it parses, else kept as text."""
-    params: dict = {}
-    for item in items or []:
-        key, sep, raw = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise UserError(f"malformed --param {item!r}; expected KEY=VALUE (e.g. games=100)")
-        if key in params:
-            raise UserError(f"--param {key} given twice")
-        try:
-            params[key] = json.loads(raw)
-        except ValueError:
-            params[key] = raw
-    return params
+def param_option(kind: str, name: str, *flags: str):
+    """A stage command's option for job param ``name``: its help (range, default) comes from the
+    kind's schema, which also checks the value when the job is enqueued."""
+    from ..stages.param_schema import param_for
+
+    return typer.Option(*flags, help=param_for(kind, name).help_text(), show_default=False)
 
 
 def _reject_constant(name: str):

@@ -12,7 +12,7 @@ from ..store import queue as jobs
 from ..store.events import events_for_job, prune_events
 from ..store.status import dead_jobs
 from .options import (MAX_INT, ClaimOption, HomeOption, JsonOption, LeaseOption, WorkerOption, parse_duration,
-                      parse_json_object, parse_params)
+                      parse_json_object)
 from .render import age, clock, console, print_json, short, table
 
 queue_app = typer.Typer(help="Add, inspect, claim and finish jobs in the work-queue.", no_args_is_help=True)
@@ -25,7 +25,7 @@ JobId = Annotated[int, typer.Argument(help="Job id.", min=1, max=MAX_INT, show_d
 def add(
     kind: Annotated[str, typer.Argument(help=f"Pipeline stage: {', '.join(STAGES)}.", show_default=False)],
     config_key: Annotated[str, typer.Argument(help="Config key, e.g. hex8_2p.", show_default=False)],
-    param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="KEY=VALUE job parameter (value read as JSON if it parses); repeatable.")] = None,
+    param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="NAME=VALUE job parameter, checked against the kind's params (see `ringrift selfplay --help`); repeatable.")] = None,
     priority: Annotated[int, typer.Option(help="Higher runs first; 0 or more.", max=MAX_INT)] = 0,
     dedup: Annotated[Optional[str], typer.Option("--dedup", help="Idempotency key: adding the same key again adds nothing.")] = None,
     max_attempts: Annotated[Optional[int], typer.Option(help="Claims before the job goes dead (1 to 100). Default: setting queue.max_attempts.", max=100)] = None,
@@ -34,8 +34,10 @@ def add(
     json_output: JsonOption = False,
 ) -> None:
     """Add a job to the queue."""
+    from ..stages.param_schema import parse_params
+
     spec = jobs.JobSpec(kind=check_stage(kind), config_key=check_config_key(config_key),
-                        params=parse_params(param), priority=priority, dedup_key=dedup,
+                        params=parse_params(kind, param), priority=priority, dedup_key=dedup,
                         max_attempts=max_attempts, host=host)
     with open_context(home) as ctx:
         job, created = jobs.enqueue(ctx.store, spec, ctx.queue_policy())

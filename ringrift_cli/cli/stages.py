@@ -14,9 +14,8 @@ import typer
 
 from ..context import open_context
 from ..keys import check_config_key
-from ..stages.params import SELFPLAY_DEFAULTS
 from ..store.queue import JobSpec
-from .options import HomeOption, JsonOption
+from .options import HomeOption, JsonOption, param_option
 from .render import print_json, progress_bar
 
 ConfigKey = Annotated[str, typer.Argument(help="Config key, e.g. hex8_2p.", show_default=False)]
@@ -26,7 +25,10 @@ def run_stage(home, kind: str, config_key: str, params: dict, json_output: bool,
     from ..stages.handlers import builtin_handlers
     from ..stages.worker import run_here
 
+    from ..stages.param_schema import check_params
+
     check_config_key(config_key)
+    check_params(kind, params)  # before the state file is opened: a typo costs nothing
     with open_context(home) as ctx, progress_bar(label, unit, enabled=not json_output) as progress:
         started = time.monotonic()
         job = run_here(ctx, JobSpec(kind=kind, config_key=config_key, params=params),
@@ -36,23 +38,19 @@ def run_stage(home, kind: str, config_key: str, params: dict, json_output: bool,
 
 def selfplay(
     config_key: ConfigKey,
-    games: Annotated[int, typer.Option("--games", "-n", help="Games to play.", min=1)] = SELFPLAY_DEFAULTS["games"],
-    model: Annotated[str, typer.Option(help="best (the promoted model; the heuristic before one exists), none or heuristic, random, a model id, or a model file.")] = SELFPLAY_DEFAULTS["model"],
-    sims: Annotated[Optional[int], typer.Option("--sims", help="Search simulations per move. Default: setting selfplay.simulations.", min=1)] = None,
-    parallel: Annotated[Optional[int], typer.Option(help="Games played at once (their searches share network calls). Default: setting selfplay.parallel_games.", min=1)] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Base seed; game i uses a seed derived from it and i. Default: derived from the job, so every job plays different games.", min=0, max=2**62)] = SELFPLAY_DEFAULTS["seed"],
-    device: Annotated[str, typer.Option(help="Torch device for the network, e.g. cpu or cuda.")] = SELFPLAY_DEFAULTS["device"],
+    games: Annotated[Optional[int], param_option("selfplay", "games", "--games", "-n")] = None,
+    model: Annotated[Optional[str], param_option("selfplay", "model", "--model")] = None,
+    sims: Annotated[Optional[int], param_option("selfplay", "simulations", "--sims")] = None,
+    parallel: Annotated[Optional[int], param_option("selfplay", "parallel", "--parallel")] = None,
+    seed: Annotated[Optional[int], param_option("selfplay", "seed", "--seed")] = None,
+    device: Annotated[Optional[str], param_option("selfplay", "device", "--device")] = None,
     home: HomeOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Play selfplay games and record them as one games shard (a job row, run here)."""
-    params = {"games": games, "model": model, "device": device}
-    if seed is not None:
-        params["seed"] = seed
-    if sims is not None:
-        params["simulations"] = sims
-    if parallel is not None:
-        params["parallel"] = parallel
+    given = {"games": games, "model": model, "simulations": sims, "parallel": parallel, "seed": seed,
+             "device": device}
+    params = {name: value for name, value in given.items() if value is not None}
     job, seconds = run_stage(home, "selfplay", config_key, params, json_output, f"selfplay {config_key}", "games")
     result = job.result
     if json_output:
@@ -64,7 +62,7 @@ def selfplay(
 
 def export(
     config_key: ConfigKey,
-    max_samples: Annotated[Optional[int], typer.Option(help="Most samples per NPZ shard. Default: setting export.max_samples.", min=1)] = None,
+    max_samples: Annotated[Optional[int], param_option("export", "max_samples", "--max-samples")] = None,
     home: HomeOption = None,
     json_output: JsonOption = False,
 ) -> None:

@@ -60,7 +60,8 @@ class ExportPlan:
 def export_handler(job: Job, jctx: JobContext) -> dict:
     from ..ai.encoding import ENCODER_VERSION, encoder_for
 
-    max_samples, min_moves = export_params(job, jctx)
+    params = export_params(job, jctx)
+    max_samples, min_moves = params.max_samples, params.min_game_moves
     pending = artifacts_not_yet_used(jctx.context.store, job.config_key, "games", by_kind="npz")
     encoding = encoder_for(job.config_key)
     # The features dominate a shard's memory (60 kB a sample on the 25x25 board).

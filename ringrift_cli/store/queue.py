@@ -138,7 +138,12 @@ def enqueue(store: Store, spec: JobSpec, policy: QueuePolicy | None = None) -> t
 
 
 def enqueue_in(conn: sqlite3.Connection, spec: JobSpec, policy: QueuePolicy) -> tuple[Job, bool]:
-    """``enqueue`` inside a transaction the caller holds (the loop enqueues several at once)."""
+    """``enqueue`` inside a transaction the caller holds (the loop enqueues several at once).
+
+    The params are checked against the kind's schema here, the one place every job enters."""
+    from ..stages.param_schema import check_params  # light: names, types and ranges only
+
+    params = check_params(spec.kind, spec.params)
     if not 0 <= spec.priority <= MAX_INT:
         raise UserError(f"priority must be between 0 and {MAX_INT}, got {spec.priority}")
     max_attempts = spec.max_attempts if spec.max_attempts is not None else policy.max_attempts
@@ -153,7 +158,7 @@ def enqueue_in(conn: sqlite3.Connection, spec: JobSpec, policy: QueuePolicy) -> 
         "INSERT INTO jobs (kind, config_key, params, priority, host, max_attempts, dedup_key,"
         " trace_id, parent_id, created_at, updated_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
-        (spec.kind, spec.config_key, json.dumps(spec.params, sort_keys=True), spec.priority,
+        (spec.kind, spec.config_key, json.dumps(params, sort_keys=True, allow_nan=False), spec.priority,
          spec.host, max_attempts, spec.dedup_key, spec.trace_id or uuid.uuid4().hex,
          spec.parent_id, at, at),
     ).fetchone()

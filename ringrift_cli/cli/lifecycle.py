@@ -12,17 +12,17 @@ import typer
 
 from ..context import open_context
 from ..keys import check_config_key
-from .options import HomeOption, JsonOption
+from .options import HomeOption, JsonOption, param_option
 from .render import print_json
 from .stages import ConfigKey, run_stage
 
-DeviceOption = Annotated[str, typer.Option(help="Torch device: auto (cuda when present), cpu or cuda.")]
-SeedOption = Annotated[Optional[int], typer.Option(help="Seed. Default: derived from the job.", min=0, max=2**62)]
 
-
-def checked(home, config_key: str, params: dict, check) -> None:
+def checked(home, kind: str, config_key: str, params: dict, check) -> None:
     """Refuse bad params or inputs before any row is written (exit 2, one line, nothing changed)."""
+    from ..stages.param_schema import check_params
+
     check_config_key(config_key)
+    check_params(kind, params)
     with open_context(home) as ctx:
         check(ctx, config_key, params)
 
@@ -33,17 +33,14 @@ def given(**values) -> dict:
 
 def train(
     config_key: ConfigKey,
-    source: Annotated[str, typer.Option("--from", help="best (warm-start from the best model; from scratch before "
-                                        "one exists), scratch, or a model id.")] = "best",
-    preset: Annotated[Optional[str], typer.Option(help="Network size from scratch: tiny, small, medium or large. "
-                                                  "Default: the parent's, else small.")] = None,
-    epochs: Annotated[Optional[int], typer.Option(help="Most epochs. Default: setting train.epochs.")] = None,
-    batch: Annotated[Optional[int], typer.Option(help="Batch size. Default: setting train.batch_size.")] = None,
-    lr: Annotated[Optional[float], typer.Option(help="Peak learning rate. Default: setting train.lr.")] = None,
-    max_samples: Annotated[Optional[int], typer.Option(help="Train on the newest N samples. Default: setting "
-                                                       "train.window_samples.")] = None,
-    device: DeviceOption = "auto",
-    seed: SeedOption = None,
+    source: Annotated[Optional[str], param_option("train", "from", "--from")] = None,
+    preset: Annotated[Optional[str], param_option("train", "preset", "--preset")] = None,
+    epochs: Annotated[Optional[int], param_option("train", "epochs", "--epochs")] = None,
+    batch: Annotated[Optional[int], param_option("train", "batch_size", "--batch")] = None,
+    lr: Annotated[Optional[float], param_option("train", "lr", "--lr")] = None,
+    max_samples: Annotated[Optional[int], param_option("train", "max_samples", "--max-samples")] = None,
+    device: Annotated[Optional[str], param_option("train", "device", "--device")] = None,
+    seed: Annotated[Optional[int], param_option("train", "seed", "--seed")] = None,
     home: HomeOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -52,7 +49,7 @@ def train(
 
     params = given(**{"from": source}, preset=preset, epochs=epochs, batch_size=batch, lr=lr,
                    max_samples=max_samples, device=device, seed=seed)
-    checked(home, config_key, params, check_train_inputs)
+    checked(home, "train", config_key, params, check_train_inputs)
     job, seconds = run_stage(home, "train", config_key, params, json_output, f"train {config_key}", "samples")
     result = job.result
     if json_output:

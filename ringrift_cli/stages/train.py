@@ -22,7 +22,7 @@ from ..store.events import append_event
 from ..store.models import Model, best_model, find_model, register_model_in
 from ..store.queue import Job, check_held_in
 from .handlers import JobContext
-from .lifecycle_params import DEFAULT_PRESET, TrainParams, train_params
+from .params import DEFAULT_PRESET, TrainParams, train_params
 from .model_choice import registered_model_path
 
 
@@ -81,7 +81,7 @@ def train_handler(job: Job, jctx: JobContext) -> dict:
     from ..train.dataset import exact_symmetries
     from ..train.loop import TrainSettings, train_network
 
-    params = train_params(job.params, jctx.context.setting, job.trace_id)
+    params = train_params(job.params, jctx.context.setting, job)
     plan = plan_training(jctx, job.config_key, params)
     torch.manual_seed(params.seed)
     if plan.parent_path is not None:

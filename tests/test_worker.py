@@ -98,7 +98,7 @@ def test_plugin_handlers_load_and_bad_plugins_are_refused(monkeypatch):
 
 
 def test_worker_cli_without_any_handler_says_so(home):
-    result = run_cli("worker", "--kinds", "train")
+    result = run_cli("worker", "--kinds", "sync")
     assert result.exit_code == 2 and "no handler" in result.output
 
 

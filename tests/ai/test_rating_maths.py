@@ -124,3 +124,37 @@ def test_sprt_type_one_error_near_alpha():
     s = SprtSettings(elo0=0, elo1=50, alpha=0.05, beta=0.05, max_games=3000)
     passes = sum(sprt([float(rng.random() < 0.5) for _ in range(3000)], s).decision == "pass" for _ in range(300))
     assert passes / 300 < 0.09
+
+
+# -- the gate --------------------------------------------------------------------------------
+
+from ringrift_cli.ai.gate import GateSettings, decide, game_score  # noqa: E402
+
+
+def gate_settings(min_games=4, max_games=100):
+    return GateSettings({"random": 0.75, "heuristic": 0.55}, min_games,
+                        SprtSettings(elo0=0, elo1=50, alpha=0.05, beta=0.05, max_games=max_games))
+
+
+def test_gate_asks_for_missing_baseline_games_then_applies_floors():
+    games = [two("c", "random", True)] * 4
+    d = decide("c", None, games, gate_settings())
+    assert d.decision == "continue" and d.needed == {"heuristic": 4}
+    d = decide("c", None, games + [two("heuristic", "c", i < 2) for i in range(4)], gate_settings())
+    assert d.decision == "fail" and "heuristic" in d.reason and d.evidence["baselines"]["heuristic"]["score"] == 0.5
+    d = decide("c", None, games + [two("heuristic", "c", i < 1) for i in range(4)], gate_settings())
+    assert d.decision == "pass" and "no best" in d.reason
+
+
+def test_gate_runs_the_sprt_against_the_best():
+    base = [two("c", "random", True)] * 4 + [two("c", "heuristic", True)] * 4
+    assert decide("c", "b", base, gate_settings()).needed == {"b": 1}
+    d = decide("c", "b", base + [two("c", "b", True)] * 23, gate_settings())
+    assert d.decision == "pass" and d.evidence["sprt"]["games"] == 23
+    d = decide("c", "b", base + [two("b", "c", True)] * 30, gate_settings())
+    assert d.decision == "fail" and d.evidence["sprt"]["games"] == 20
+
+
+def test_multiplayer_game_score_is_mean_pairwise():
+    assert game_score(Game(("c", "r", "r"), (2, 1, 3)), "c", "r") == 0.5
+    assert game_score(Game(("c", "r"), (1, 2)), "c", "heuristic") is None

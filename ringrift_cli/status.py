@@ -25,6 +25,34 @@ class Status:
     events: list[Event]
     data: list[DataRow] = field(default_factory=list)
     changed_settings: list[EffectiveSetting] = field(default_factory=list)
+    best_models: list[BestModel] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BestModel:
+    config_key: str
+    model_id: str
+    elo: float | None
+    low: float | None
+    high: float | None
+    games: int
+
+
+def best_models(ctx: Context) -> list[BestModel]:
+    """The best model of each config that has one, with its Elo from the config's matches."""
+    from .elo import config_ratings
+    from .keys import CONFIG_KEYS
+    from .store.models import best_model
+
+    rows = []
+    for config_key in CONFIG_KEYS:
+        model = best_model(ctx.store, config_key)
+        if model is None:
+            continue
+        rating = config_ratings(ctx.store, config_key).get(model.id)
+        rows.append(BestModel(config_key, model.id, *((rating.elo, rating.low, rating.high, rating.games)
+                                                     if rating else (None, None, None, 0))))
+    return rows
 
 
 def collect_status(ctx: Context) -> Status:
@@ -41,4 +69,5 @@ def collect_status(ctx: Context) -> Status:
         events=recent_events(ctx.store, limit=ctx.setting("status.event_rows")),
         data=data_by_config(ctx.store),
         changed_settings=[e for e in ctx.effective_settings if e.source != "default"],
+        best_models=best_models(ctx),
     )

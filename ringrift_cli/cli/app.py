@@ -47,9 +47,9 @@ def root(
 
 
 def register_commands() -> None:
-    from . import completion, config, hosts, init, lifecycle, queue, rules, stages, status, worker
+    from . import completion, config, hosts, init, lifecycle, models, queue, rules, stages, status, worker
 
-    for module in (init, status, stages, lifecycle, queue, worker, config, hosts, rules, completion):
+    for module in (init, status, stages, lifecycle, models, queue, worker, config, hosts, rules, completion):
         module.register(app)
 
 

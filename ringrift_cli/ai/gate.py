@@ -68,6 +68,14 @@ def decide(candidate: str, best: str | None, games: list[Game], settings: GateSe
         evidence["baselines"][baseline] = figures
         if figures["games"] < settings.min_games:
             needed[baseline] = settings.min_games - figures["games"]
+    for baseline in BASELINES:
+        figures = evidence["baselines"][baseline]
+        # Decided before min_games when even winning every remaining game cannot reach the floor.
+        best_case = (figures["score"] * figures["games"] + needed.get(baseline, 0)) / max(settings.min_games,
+                                                                                             figures["games"])
+        if best_case < settings.floors[baseline]:
+            return GateDecision("fail", f"scored {figures['score']:.2f} against {baseline} over {figures['games']} "
+                                f"games: cannot reach the floor {settings.floors[baseline]:.2f}", evidence)
     if needed:
         return GateDecision("continue", "needs more games against the baselines", evidence, needed)
     for baseline in BASELINES:

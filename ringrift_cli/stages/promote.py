@@ -1,9 +1,11 @@
 """The promote stage: the gate applied to a candidate, and the switch of the best model.
 
-The gate (``ai.gate.decide``) reads every recorded game of the config. When
-it needs more games (too few against a baseline, or an undecided SPRT
-against the best) this job plays them through the arena and records them
-like eval does, so ``ringrift promote`` always reaches a decision. On pass,
+The gate (``ai.gate.decide``) reads every recorded game of the config. The
+floors use the games eval recorded against the baselines; with too few, the
+job changes nothing and says which eval to run (``undecided``). The SPRT
+against the best is sequential: this job plays head-to-head games through
+the arena, recording each like eval does, until a bound is crossed or
+``promote.sprt_max_games``. On pass,
 one transaction retires the old best and makes the candidate best (a
 partial unique index keeps one best per config, and the switch only happens
 if the best is still the one the gate tested against); on fail the
@@ -25,9 +27,6 @@ from ..store.queue import Job, check_held_in
 from .handlers import JobContext
 from .matchplay import Participant, play_block, resolve_candidate, resolve_device
 from .params import promote_params
-
-BLOCKS = {"random": 0, "heuristic": 1, "best": 2}
-
 
 class BestChanged(RuntimeError):
     """Another promotion changed the best model while this one ran (retried: the gate runs again)."""
@@ -68,32 +67,27 @@ def promote_handler(job: Job, jctx: JobContext) -> dict:
     settings = gate_settings(jctx.context, players)
     device = resolve_device(params.device)
     decision = current_decision(jctx, job, candidate, best, settings)
-    while decision.decision == "continue":
-        played = 0
-        for opponent, count in decision.needed.items():
-            participant = Participant(opponent) if opponent in BASELINES else Participant(best.id, best)
-            block = BLOCKS.get(opponent, BLOCKS["best"])
-            seats = [Participant(candidate.id, candidate)] + [participant] * (players - 1)
-            if opponent in BASELINES:
-                games = count + len(block_games(jctx, job, block))
-                stop = lambda: False  # noqa: E731
-            else:  # the SPRT: one game at a time until it decides
-                games = settings.sprt.max_games
-                stop = lambda: current_decision(jctx, job, candidate, best, settings).decision != "continue"  # noqa: E731
-            jctx.progress(0, 0, f"gate: playing {opponent[:12]}")
-            played += play_block(jctx, job, block, seats, games, seed=params.seed, simulations=params.simulations,
-                                 parallel=params.parallel, device=device, stop=stop)
+    if decision.decision == "continue" and set(decision.needed) & set(BASELINES):
+        return undecided(job, candidate, decision)
+    if decision.decision == "continue":  # the SPRT: head-to-head games until a bound is crossed or the limit
+        seats = [Participant(candidate.id, candidate)] + [Participant(best.id, best)] * (players - 1)
+        jctx.progress(0, settings.sprt.max_games, f"SPRT against {best.id[:12]}")
+        play_block(jctx, job, 0, seats, settings.sprt.max_games, seed=params.seed, simulations=params.simulations,
+                   parallel=params.parallel, device=device,
+                   stop=lambda: current_decision(jctx, job, candidate, best, settings).decision != "continue",
+                   on_game=lambda done: jctx.progress(done, settings.sprt.max_games, f"SPRT against {best.id[:12]}"))
         decision = current_decision(jctx, job, candidate, best, settings)
-        if not played and decision.decision == "continue":
-            decision = GateDecision("fail", "the gate could not play the games it needs", decision.evidence)
+        if decision.decision == "continue":
+            decision = GateDecision("fail", "the SPRT did not decide within the games it could play", decision.evidence)
     return publish_decision(jctx, job, candidate, best, decision)
 
 
-def block_games(jctx: JobContext, job: Job, block: int) -> set[int]:
-    from ..store.matches import recorded_game_indices
-    from .matchplay import BLOCK
-
-    return {i for i in recorded_game_indices(jctx.context.store, job.id) if block * BLOCK <= i < (block + 1) * BLOCK}
+def undecided(job: Job, candidate: Model, decision: GateDecision) -> dict:
+    """Too few recorded games against a baseline: nothing changes; the caller is told what to run."""
+    wanted = ", ".join(f"{count} against {name}" for name, count in decision.needed.items())
+    return {"model_id": candidate.id, "decision": "undecided", "previous_best": None, "evidence": decision.evidence,
+            "reason": f"needs {wanted} more recorded games: run `ringrift eval {job.config_key} --model "
+                      f"{candidate.id[:12]} --opponents {','.join(decision.needed)}`"}
 
 
 def publish_decision(jctx: JobContext, job: Job, candidate: Model, best: Model | None, decision: GateDecision) -> dict:

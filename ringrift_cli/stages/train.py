@@ -37,7 +37,9 @@ class TrainPlan:
 def check_train_inputs(context, config_key: str, raw: dict) -> None:
     """What the CLI checks before it enqueues: the params, that samples exist, that the parent resolves."""
     params = train_params(raw, context.setting)
-    parent_of(context, config_key, params)
+    parent = parent_of(context, config_key, params)
+    if parent is not None:
+        registered_model_path(context, parent.id)  # refuses a missing or tampered file, by name
     choose_shards(context, config_key, params)
 
 

@@ -142,6 +142,10 @@ def test_gate_asks_for_missing_baseline_games_then_applies_floors():
     assert d.decision == "continue" and d.needed == {"heuristic": 4}
     d = decide("c", None, games + [two("heuristic", "c", i < 2) for i in range(4)], gate_settings())
     assert d.decision == "fail" and "heuristic" in d.reason and d.evidence["baselines"]["heuristic"]["score"] == 0.5
+    # Decided early: after 2 losses in 4 needed games, 0.75 is out of reach whatever follows.
+    d = decide("c", None, [two("c", "random", False)] * 2, gate_settings())
+    assert d.decision == "fail" and "cannot reach" in d.reason
+    assert decide("c", None, [two("c", "random", False)], gate_settings()).decision == "continue"
     d = decide("c", None, games + [two("heuristic", "c", i < 1) for i in range(4)], gate_settings())
     assert d.decision == "pass" and "no best" in d.reason
 

@@ -27,6 +27,34 @@ class Status:
     data: list[DataRow] = field(default_factory=list)
     changed_settings: list[EffectiveSetting] = field(default_factory=list)
     loop: TickReport | None = None  # what a tick would do now, and why each stage waits
+    best_models: list[BestModel] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BestModel:
+    config_key: str
+    model_id: str
+    elo: float | None
+    low: float | None
+    high: float | None
+    games: int
+
+
+def best_models(ctx: Context) -> list[BestModel]:
+    """The best model of each config that has one, with its Elo from the config's matches."""
+    from .elo import config_ratings
+    from .keys import CONFIG_KEYS
+    from .store.models import best_model
+
+    rows = []
+    for config_key in CONFIG_KEYS:
+        model = best_model(ctx.store, config_key)
+        if model is None:
+            continue
+        rating = config_ratings(ctx.store, config_key).get(model.id)
+        rows.append(BestModel(config_key, model.id, *((rating.elo, rating.low, rating.high, rating.games)
+                                                     if rating else (None, None, None, 0))))
+    return rows
 
 
 def collect_status(ctx: Context) -> Status:
@@ -45,4 +73,5 @@ def collect_status(ctx: Context) -> Status:
         data=data_by_config(ctx.store),
         changed_settings=[e for e in ctx.effective_settings if e.source != "default"],
         loop=run_tick(ctx, taken_at, dry_run=True),
+        best_models=best_models(ctx),
     )

@@ -79,3 +79,34 @@ def test_rules_check_unreadable_input_exits_2(tmp_path):
     other.write_text('{"hello": 1}')
     assert run_cli("rules", "check", str(other)).exit_code == 2
     assert run_cli("rules", "check", str(tmp_path / "missing.json")).exit_code == 2
+
+
+def test_play_match_summary_as_json_and_text():
+    result = run_cli("play", "hex8_2p", "--players", "search:8,random", "--games", "4", "--seed", "2", "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["games"] == 4
+    assert [p["name"] for p in summary["players"]] == ["search:8", "random"]
+    searched, rand = summary["players"]
+    assert set(searched) == {"name", "wins", "draws", "losses", "score", "ci95"}
+    assert searched["wins"] + searched["draws"] + searched["losses"] == 4
+    assert searched["score"] + rand["score"] == pytest.approx(1.0)
+    assert searched["ci95"][0] <= searched["score"] <= searched["ci95"][1]
+    text = run_cli("play", "hex8_2p", "--players", "search:8,random", "--games", "2", "--seed", "2").output
+    assert "search:8:" in text and "95%" in text
+
+
+def test_play_with_a_network_player_from_a_model_file(tmp_path):
+    from ringrift_cli.ai.net import new_net, save_model
+
+    net, info = new_net("hex8_2p", "tiny")
+    save_model(tmp_path / "tiny.pt", net, info)
+    spec = f"search:4:{tmp_path / 'tiny.pt'}"
+    result = run_cli("play", "hex8_2p", "--players", f"{spec},heuristic", "--games", "2", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["players"][0]["name"] == spec
+    single = run_cli("play", "hex8_2p", "--players", f"heuristic,{spec}", "--quiet")
+    assert single.exit_code == 0 and "ranks:" in single.output
+    missing = run_cli("play", "hex8_2p", "--players", "search:4:nothing-here,random", "--games", "1",
+                      "--home", str(tmp_path / "nohome"))
+    assert missing.exit_code == 2 and "Traceback" not in missing.output

@@ -37,7 +37,7 @@ def test_root_gets_exactly_the_requested_visits_and_state_is_restored():
 def test_per_seat_values_back_up_to_each_movers_own_seat():
     evaluator = CountingEvaluator([0.2, -0.6, 0.9])
     search = Search(initial_state("hex8_3p"), SearchSettings())
-    run_simulations([search], evaluator, 40)
+    run_simulations([search], evaluator, 600)
     root = search.root
     visited = root.visits > 0
     # The root mover is seat 1: its edges hold seat 1's value, whatever the others get.
@@ -117,7 +117,7 @@ def test_kept_exploration_and_value_vectors_equal_the_puct_formula_after_a_searc
             visits, sums = node.visits, node.value_sums
             seen = visits > 0
             assert np.array_equal(node.q[seen], sums[seen] / visits[seen])
-            assert np.all(node.q[~seen] == node.fpu)
+            assert np.all(np.abs(node.q[~seen] - node.fpu) <= mcts.TIE_JITTER)
             for index, child in enumerate(node.children):
                 assert visits[index] == (child.total if child is not None else 0)
             scores = c_puct * node.priors / (visits + 1.0) * np.sqrt(node.total + 1) + node.q
@@ -138,3 +138,88 @@ def test_results_do_not_depend_on_how_many_positions_the_search_keeps(monkeypatc
         return [(s.root.visits.tolist(), s.root.value_sums.tolist(), s.root.mean_values().tolist()) for s in searches]
 
     assert search_with(0) == search_with(1 << 10) == search_with(1 << 30)
+
+
+def position_with_one_winning_move():
+    """A hex8_2p position (found by a seeded game) where exactly one of five moves wins at once."""
+    import random
+
+    from ringrift_cli.ai.players import HeuristicPlayer
+    from ringrift_cli.game import apply_move_inplace, undo_move
+
+    state, rng = initial_state("hex8_2p"), random.Random(5)
+    player = HeuristicPlayer(rng)
+    while not state.is_over():
+        moves = legal_moves(state)
+        if len(moves) > 3:
+            wins = []
+            for index, move in enumerate(moves):
+                token = apply_move_inplace(state, move, validate=False)
+                if state.is_over() and state.winner == move.player:
+                    wins.append(index)
+                undo_move(state, token)
+            if len(wins) == 1:
+                return state, moves[wins[0]]
+        move = player.choose(state, moves) if rng.random() < 0.5 else moves[rng.randrange(len(moves))]
+        apply_move_inplace(state, move, validate=False, undo=False)
+    raise AssertionError("the seeded game has no such position any more")
+
+
+def test_a_move_that_wins_at_once_is_found_at_any_simulation_count_and_any_place(monkeypatch):
+    state, winning = position_with_one_winning_move()
+    generated = legal_moves(state)
+    for shift in range(len(generated)):  # the winning move at every place in generation order
+        def rotated(position, _shift=shift):
+            moves = legal_moves(position)
+            return moves[_shift:] + moves[:_shift] if position == state else moves
+
+        monkeypatch.setattr(mcts, "legal_moves", rotated)
+        for simulations in (1, 2, 3, 8, 64):
+            search = Search(state.copy(), SearchSettings(), np.random.default_rng(shift))
+            run_simulations([search], HeuristicEvaluator(), simulations + 1)
+            best = choose_move(search.root.visits, 0.0, np.random.default_rng(0), search.root.q)
+            assert search.root.moves[best] == winning, (shift, simulations)
+
+
+def test_equal_moves_are_tried_in_no_fixed_order():
+    # Uniform priors and equal values: which move gets the first visit is left to chance.
+    firsts = set()
+    for seed in range(30):
+        search = Search(initial_state("square8_2p"), SearchSettings(), np.random.default_rng(seed))
+        run_simulations([search], CountingEvaluator([0.0, 0.0]), 2)
+        firsts.add(int(search.root.visits.argmax()))
+    assert len(firsts) > 15
+
+
+def test_unvisited_siblings_are_not_starved_under_flat_priors():
+    # With flat priors and near-equal values every move must get a look before any gets many.
+    search = Search(initial_state("hex8_2p"), SearchSettings(), np.random.default_rng(3))
+    run_simulations([search], CountingEvaluator([0.01, -0.01]), 129)
+    visits = search.root.visits
+    assert np.count_nonzero(visits) >= min(len(visits), 100)
+
+
+def test_consecutive_moves_of_one_player_back_up_that_players_value():
+    # In a turn a player moves several times in a row (place, then move): a child whose mover is
+    # its parent's mover must hold the same seat's value, and the other seat's only where it moves.
+    import random
+
+    from ringrift_cli.game import apply_move_inplace
+
+    state, rng = initial_state("square8_2p"), random.Random(4)
+    for _ in range(30):  # into the game, where turns end within a few plies
+        moves = legal_moves(state)
+        apply_move_inplace(state, moves[rng.randrange(len(moves))], validate=False, undo=False)
+    evaluator = CountingEvaluator([0.3, -0.7])
+    search = Search(state, SearchSettings(), np.random.default_rng(0))
+    run_simulations([search], evaluator, 400)
+    same = other = 0
+    for node in expanded_nodes(search.root):
+        for index, child in enumerate(node.children):
+            if isinstance(child, mcts.Node) and child.moves and child.visits.sum() > 0:
+                seen = child.visits > 0
+                assert np.allclose(child.value_sums[seen] / child.visits[seen], evaluator.values[child.mover - 1])
+                assert np.isclose(node.value_sums[index] / node.visits[index], evaluator.values[node.mover - 1])
+                same += child.mover == node.mover
+                other += child.mover != node.mover
+    assert same and other

@@ -31,8 +31,10 @@ class SearchSettings:
 
     simulations: int = default_of("selfplay.simulations")
     c_puct: float = default_of("selfplay.c_puct")
-    # An unvisited move starts at the parent's value minus this (first-play urgency).
-    fpu_reduction: float = 0.2
+    # An unvisited move starts at its parent's value (the position's own evaluation) minus this
+    # (first-play urgency). 0.2 starved every sibling of the first move tried when the priors are
+    # flat: 1.5/135*sqrt(N) stays under 0.2 until N is in the tens of thousands (docs/benchmarks.md).
+    fpu_reduction: float = 0.0
     dirichlet_alpha: float = 0.3  # selfplay picks it per board (DIRICHLET_ALPHA)
     dirichlet_fraction: float = default_of("selfplay.dirichlet_fraction")
 
@@ -58,7 +60,8 @@ class Node:
                  "terminal", "backed_up", "total", "state")
 
     def __init__(self, mover: int, moves: list[Move] | None, priors: np.ndarray | None,
-                 terminal: np.ndarray | None = None, first_play: float = 0.0, c_puct: float = 1.0):
+                 terminal: np.ndarray | None = None, first_play: float = 0.0, c_puct: float = 1.0,
+                 jitter: np.ndarray | None = None):
         self.mover = mover
         self.moves = moves
         count = len(moves) if moves else 0
@@ -68,6 +71,8 @@ class Node:
         self.fpu = first_play
         self.q = np.empty(count)
         self.q.fill(first_play)  # np.full's own overhead is twice this
+        if jitter is not None:  # breaks exact ties at random rather than by generation order
+            self.q += jitter
         scaled = c_puct * priors if priors is not None else np.zeros(count)
         self.scaled = scaled.tolist()
         self.u = np.asarray(scaled, dtype=np.float64)  # scaled / (0 visits + 1), the same bits
@@ -111,6 +116,9 @@ class Node:
         return self.seat_value_sum / self.total
 
 
+# Far below any real difference of values (which are float32 from a network), far above rounding.
+TIE_JITTER = 1e-7
+
 # Marks a child whose first evaluation is in flight, so a second descent in the same batch stops short of it.
 PENDING = object()
 VIRTUAL_LOSS = 1.0
@@ -150,9 +158,12 @@ class Search:
     when its evaluation is backed up.
     """
 
-    def __init__(self, state: GameState, settings: SearchSettings):
+    def __init__(self, state: GameState, settings: SearchSettings, rng: np.random.Generator | None = None):
         self.state = state
         self.settings = settings
+        # Draws the tie-breaking jitter of each new node, so equal scores are not decided by move order.
+        self.rng = rng if rng is not None else np.random.default_rng(0)
+        self.noised_root: Node | None = None  # the root that root noise was last mixed into
         self.root: Node | None = None
         self.in_flight = 0
         self.kept = 0  # nodes of this tree holding a position (or about to)
@@ -257,7 +268,7 @@ class Search:
                 priors, values = evaluation
                 settings = self.settings
                 leaf = Node(mover, moves, priors, first_play=float(values[mover - 1]) - settings.fpu_reduction,
-                            c_puct=settings.c_puct)
+                            c_puct=settings.c_puct, jitter=self.rng.random(len(moves)) * TIE_JITTER)
                 leaf.state = state
             if path:
                 parent, index = path[-1]
@@ -312,10 +323,15 @@ def add_root_noise(node: Node, settings: SearchSettings, rng: np.random.Generato
                     settings.c_puct)
 
 
-def choose_move(visits: np.ndarray, temperature: float, rng: np.random.Generator) -> int:
-    """Sample a root move in proportion to visits^(1/T); T == 0 picks the most visited."""
+def choose_move(visits: np.ndarray, temperature: float, rng: np.random.Generator,
+                values: np.ndarray | None = None) -> int:
+    """Sample a root move in proportion to visits^(1/T); T == 0 picks the most visited, among
+    equally visited the best of ``values`` (the mover's mean values) when given, then at random."""
     if temperature <= 1e-6:
         best = np.flatnonzero(visits == visits.max())
+        if values is not None and len(best) > 1:
+            tied = values[best]
+            best = best[tied >= tied.max() - 1e-12]
         return int(rng.choice(best))
     weights = visits ** (1.0 / temperature)
     return int(rng.choice(len(visits), p=weights / weights.sum()))

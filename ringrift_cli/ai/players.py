@@ -1,18 +1,74 @@
-"""Baseline players, available wherever a player is named: ``random`` and ``heuristic``.
+"""Players, named the same way wherever a player is named (``play``, eval).
 
-A player has ``choose(state, moves) -> Move``; the engine's ``play_game``
-seats any such object.
+A spec is ``random``, ``heuristic`` (one ply with the hand-written
+evaluator), ``search:N`` (N simulations of the search with the heuristic
+evaluator) or ``search:N:MODEL`` (with a network: a model id or file,
+turned into an evaluator by a function the caller passes in).
+
+A baseline player has ``choose(state, moves) -> Move``; the engine's
+``play_game`` seats any such object. Searched players are played by
+``arena``, which batches their searches across the games in flight.
 """
 
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
+from typing import Callable
 
 from ..errors import UserError
-from ..game import GameState, Move, apply_move_inplace, undo_move
-from .heuristic import evaluate
+from ..game import GameState, Move
+from .heuristic import move_values
 
 BASELINE_PLAYERS = ("random", "heuristic")
+PLAYER_FORMS = "random, heuristic, search:N or search:N:MODEL"
+MAX_SIMULATIONS = 100_000
+
+
+@dataclass(frozen=True)
+class PlayerSpec:
+    """One named player: ``kind`` is random, heuristic or search."""
+
+    name: str
+    kind: str
+    simulations: int = 0
+    model: str | None = None  # search only: None for the heuristic evaluator
+
+
+def parse_player(text: str) -> PlayerSpec:
+    """The spec named by ``text``; UserError naming the valid forms otherwise."""
+    name = text.strip()
+    if name in BASELINE_PLAYERS:
+        return PlayerSpec(name, name)
+    parts = name.split(":", 2)
+    if parts[0] == "search" and len(parts) >= 2 and parts[1].isdigit():
+        simulations = int(parts[1])
+        model = parts[2] if len(parts) == 3 else None
+        if not 1 <= simulations <= MAX_SIMULATIONS:
+            raise UserError(f"player {name!r}: simulations must be 1 to {MAX_SIMULATIONS}")
+        if model is not None and not model:
+            raise UserError(f"player {name!r}: empty model after search:N:")
+        return PlayerSpec(name, "search", simulations, model)
+    raise UserError(f"unknown player {name!r}; valid: {PLAYER_FORMS}")
+
+
+def parse_players(text: str, seats: int) -> list[PlayerSpec]:
+    """One spec per seat from a comma-separated list (a ``MODEL`` may not contain a comma)."""
+    specs = [parse_player(part) for part in text.split(",")]
+    if len(specs) != seats:
+        raise UserError(f"{seats} players needed, got {len(specs)}: {text}")
+    return specs
+
+
+def search_evaluator(spec: PlayerSpec, load_model: Callable[[str], object] | None):
+    """The evaluator of a searched player: the heuristic, or the network ``load_model(MODEL)`` gives."""
+    from .evaluators import HeuristicEvaluator
+
+    if spec.model is None:
+        return HeuristicEvaluator()
+    if load_model is None:
+        raise UserError(f"player {spec.name!r} names a model, which cannot be loaded here")
+    return load_model(spec.model)
 
 
 class RandomPlayer:
@@ -38,16 +94,9 @@ class HeuristicPlayer:
     def choose(self, state: GameState, moves: list[Move]) -> Move:
         if len(moves) == 1:
             return moves[0]
-        seat = state.current
-        best, best_value = [], -2.0
-        for move in moves:
-            token = apply_move_inplace(state, move, validate=False)
-            value = evaluate(state)[seat - 1]
-            undo_move(state, token)
-            if value > best_value + 1e-9:
-                best, best_value = [move], value
-            elif value > best_value - 1e-9:
-                best.append(move)
+        values = move_values(state, moves)
+        top = max(values)
+        best = [move for move, value in zip(moves, values) if value > top - 1e-9]
         return best[self.rng.randrange(len(best))]
 
 
@@ -58,3 +107,36 @@ def baseline_player(name: str, rng: random.Random):
     if name == "heuristic":
         return HeuristicPlayer(rng)
     raise UserError(f"unknown player {name!r}; valid: {', '.join(BASELINE_PLAYERS)}")
+
+
+class SearchPlayer:
+    """A searched player for one game at a time (``arena`` searches many games at once):
+    a fresh search of the position, no root noise, the most visited move."""
+
+    def __init__(self, spec: PlayerSpec, evaluator, seed: int):
+        import numpy as np
+
+        from .mcts import SearchSettings
+
+        self.name = spec.name
+        self.evaluator = evaluator
+        self.settings = SearchSettings(simulations=spec.simulations, dirichlet_fraction=0.0)
+        self.rng = np.random.default_rng(seed)
+
+    def choose(self, state: GameState, moves: list[Move]) -> Move:
+        from .batch_search import search_positions
+        from .mcts import Search, choose_move
+
+        if len(moves) == 1:
+            return moves[0]
+        search = Search(state.copy(), self.settings, self.rng)
+        search_positions([search], self.evaluator, self.settings)
+        root = search.root
+        return root.moves[choose_move(root.visits, 0.0, self.rng, root.q)]
+
+
+def make_player(spec: PlayerSpec, rng: random.Random, load_model: Callable[[str], object] | None = None):
+    """A player object for ``spec`` (for one game at a time)."""
+    if spec.kind == "search":
+        return SearchPlayer(spec, search_evaluator(spec, load_model), rng.randrange(2**32))
+    return baseline_player(spec.kind, rng)

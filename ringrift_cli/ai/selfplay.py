@@ -20,7 +20,8 @@ from ..store.game_records import GameRecord, MoveRecord
 from .encoding import policy_target
 from .evaluators import Evaluator
 from .heuristic import terminal_values
-from .mcts import DIRICHLET_ALPHA, Search, SearchSettings, add_root_noise, choose_move, run_simulations
+from .batch_search import search_positions
+from .mcts import DIRICHLET_ALPHA, Search, SearchSettings, choose_move
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,6 @@ class GameInProgress:
     initial: dict
     rng: np.random.Generator
     moves: list[MoveRecord]
-    noised_root: object = None
 
 
 @dataclass
@@ -86,8 +86,8 @@ def play_selfplay(
         index = waiting.pop()
         seed = game_seed(base_seed, index)
         state = initial_state(config_key)
-        return GameInProgress(index, seed, Search(state, search_settings), state_to_json(state),
-                              np.random.default_rng(seed), [])
+        search = Search(state, search_settings, np.random.default_rng([seed, 1]))
+        return GameInProgress(index, seed, search, state_to_json(state), np.random.default_rng(seed), [])
 
     while active or waiting:
         while len(active) < parallel and waiting:
@@ -102,20 +102,8 @@ def play_selfplay(
             else:
                 searching.append(game)
         if searching:
-            fresh = [game.search for game in searching if game.search.root is None]
-            if fresh:
-                tally.evaluations += run_simulations(fresh, evaluator, 1)  # expand the roots to noise them
-            for game in searching:
-                if game.noised_root is not game.search.root:
-                    add_root_noise(game.search.root, search_settings, game.rng)
-                    game.noised_root = game.search.root
-            # One leaf per game per network call (no batch_size): a game's search then does not
-            # depend on which other games share its batches, so game i replays the same on resume.
-            # The root's own evaluation is a visit of the root but not a simulation: N simulations
-            # give N visits to the root's moves (and --sims 1 still a distribution to record).
-            tally.evaluations += run_simulations([g.search for g in searching], evaluator,
-                                                 search_settings.simulations + 1,
-                                                 overlap=getattr(evaluator, "overlaps", False))
+            tally.evaluations += search_positions([g.search for g in searching], evaluator, search_settings,
+                                                  noise=[g.rng for g in searching])
             for game in searching:
                 play_searched_move(game, settings, board, indices_for_moves)
                 tally.moves += 1
@@ -146,7 +134,7 @@ def play_searched_move(game: GameInProgress, settings: SelfplaySettings, board, 
     # The target is the visit distribution, whatever the temperature then picks.
     indices, probs = policy_target(indices_for_moves(state, root.moves), visits / visits.sum())
     temperature = 1.0 if state.ply < settings.temperature_plies else 0.0
-    chosen = choose_move(visits, temperature, game.rng)
+    chosen = choose_move(visits, temperature, game.rng, root.q)
     game.moves.append(MoveRecord(state.ply, state.current, move_to_json(root.moves[chosen], board), indices,
                                  probs, [float(v) for v in root.mean_values()], True))
     search.advance(chosen)

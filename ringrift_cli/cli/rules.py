@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import UserError
-from .options import JsonOption
+from .options import MAX_INT, HomeOption, JsonOption
 from .render import print_json
 
 rules_app = typer.Typer(help="Check game records against the rules engine.", no_args_is_help=True)
@@ -61,25 +61,57 @@ def print_check(result) -> None:
     typer.echo(f"{passed}/{len(result.vectors)} vectors agree")
 
 
+PLAYERS_HELP = ("Comma-separated player per seat: random, heuristic, search:N (N simulations with the heuristic "
+                "evaluator) or search:N:MODEL (a model id or file). Default: random for every seat.")
+
+
 def play(
     config_key: Annotated[str, typer.Argument(help="Config key, e.g. square8_2p.", show_default=False)],
-    players: Annotated[Optional[str], typer.Option(help="Comma-separated player per seat: random or heuristic. Default: random for every seat.")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed plays the same game.")] = 0,
+    players: Annotated[Optional[str], typer.Option(help=PLAYERS_HELP, show_default=False)] = None,
+    games: Annotated[Optional[int], typer.Option(help="Play a match of N games, seats rotating each game, and print "
+                                                 "wins, draws, losses and score (95% interval) per player.",
+                                                 min=1, max=100_000, show_default=False)] = None,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed plays the same game(s).", min=0,
+                                      max=MAX_INT)] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the result.")] = False,
+    home: HomeOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Play a game between built-in players, printing the board as it goes."""
-    from ..ai.players import baseline_player
-    from ..game import GameError, play_game, render
+    """Play a game between players, printing the board as it goes, or a match of --games N."""
+    from ..ai.players import parse_players
     from ..keys import check_config_key
 
     check_config_key(config_key)
     seats = int(config_key.rsplit("_", 1)[1][:-1])
-    names = [name.strip() for name in players.split(",")] if players else ["random"] * seats
-    if len(names) != seats:
-        raise UserError(f"{config_key} needs {seats} players, got {len(names)}: {','.join(names)}")
+    specs = parse_players(players, seats) if players else parse_players(",".join(["random"] * seats), seats)
+    load_model = model_loader(home, config_key)
+    if games is not None:
+        play_match_summary(config_key, specs, games, seed, load_model, json_output)
+        return
+    play_one(config_key, specs, seed, load_model, quiet, json_output)
+
+
+def model_loader(home, config_key: str):
+    """A function that opens the data home only when a player names a model."""
+    def load(model: str):
+        from ..context import open_context
+        from ..stages.model_choice import load_evaluator, net_evaluator
+
+        if Path(model).is_file():  # a model file needs no data home
+            return net_evaluator(Path(model), config_key, "cpu")
+        with open_context(home) as ctx:
+            return load_evaluator(ctx, config_key, model)[0]
+
+    return load
+
+
+def play_one(config_key: str, specs, seed: int, load_model, quiet: bool, json_output: bool) -> None:
+    from ..ai.players import make_player
+    from ..game import GameError, play_game, render
+
     rng = random.Random(seed)
-    chosen = [baseline_player(name, rng) for name in names]
+    chosen = [make_player(spec, rng, load_model) for spec in specs]
+    names = [spec.name for spec in specs]
 
     def show(move, state) -> None:
         typer.echo(f"\nply {state.ply}: player {move.player} {move.kind}")
@@ -97,6 +129,23 @@ def play(
     ending = "stopped at the move cap" if game.capped else f"won by player {game.winner} ({game.state.victory_reason})"
     typer.echo(f"{config_key} seed {seed}: {len(game.moves)} moves, {ending}")
     typer.echo("ranks: " + ", ".join(f"{r['rank']}. player {r['player']} ({r['name']})" for r in ranks))
+
+
+def play_match_summary(config_key: str, specs, games: int, seed: int, load_model, json_output: bool) -> None:
+    from ..ai.arena import play_match, summarize
+
+    results = list(play_match(config_key, specs, games, base_seed=seed, load_model=load_model))
+    rows = summarize([spec.name for spec in specs], results)
+    if json_output:
+        print_json({"config_key": config_key, "seed": seed, "games": len(results),
+                    "players": [{"name": r.name, "wins": r.wins, "draws": r.draws, "losses": r.losses,
+                                 "score": round(r.score, 4), "ci95": [round(r.ci95[0], 4), round(r.ci95[1], 4)]}
+                                for r in rows]})
+        return
+    typer.echo(f"{config_key}, {len(results)} games from seed {seed}, seats rotating:")
+    for r in rows:
+        typer.echo(f"  {r.name}: {r.wins} wins, {r.draws} draws, {r.losses} losses; "
+                   f"score {r.score:.3f} (95% {r.ci95[0]:.3f}-{r.ci95[1]:.3f})")
 
 
 def register(app: typer.Typer) -> None:

@@ -33,6 +33,7 @@ def status_json(snapshot: Status) -> dict:
         "breakers": snapshot.breakers,
         "events": snapshot.events,
         "data": snapshot.data,
+        "best_models": [vars(row) for row in snapshot.best_models],
         "changed_settings": [{"key": e.setting.key, "value": e.value, "source": e.source}
                              for e in snapshot.changed_settings],
         "loop": snapshot.loop.to_dict() if snapshot.loop else None,
@@ -53,6 +54,14 @@ def render_status(snapshot: Status) -> None:
             data.add_row(row.config_key, str(row.games_shards), str(row.games), str(row.unexported_shards),
                          str(row.npz_shards), str(row.samples))
         out.print(data)
+
+    if snapshot.best_models:
+        best = table("best models", ["config", "model", "elo", "95% interval", "games"])
+        for row in snapshot.best_models:
+            rated = row.elo is not None
+            best.add_row(row.config_key, row.model_id[:12], f"{row.elo:.0f}" if rated else "·",
+                         f"{row.low:.0f} to {row.high:.0f}" if rated else "·", str(row.games))
+        out.print(best)
 
     claimed = table(f"claimed ({len(snapshot.claimed)})", ["id", "kind", "config", "worker", "claimed", "lease left", "attempts"])
     for job in snapshot.claimed:

@@ -106,9 +106,9 @@ def selfplay_weight(facts: ConfigFacts, knobs: LoopSettings, now: float) -> tupl
     if facts.best_since is None or now - facts.best_since >= knobs.stale_best_seconds:
         weight += 1
         why.append("no best model yet" if facts.best_since is None else "best model is stale")
-    elif facts.best_elo_gain is not None and facts.best_elo_gain > 0:
+    elif facts.best_rising:
         weight += 1
-        why.append(f"Elo rising (+{facts.best_elo_gain:.0f})")
+        why.append("Elo rising (the best model beat the one before it)")
     return weight, why
 
 

@@ -17,7 +17,7 @@ from typing import Callable
 from ..context import open_context
 from ..home import Home
 from ..store.loop_state import events_after
-from ..store.models import promoted_model
+from ..status import best_models
 from ..store.status import queue_depth
 from .tick import run_tick
 
@@ -113,14 +113,14 @@ class LiveView:
         depth = {}
         for row in queue_depth(ctx.store):
             depth.setdefault(row.kind, {})[row.status] = row.count
-        configs = ctx.setting("loop.configs").split(",")
-        best = {key: promoted_model(ctx.store, key) for key in configs}
+        best = {row.config_key: row for row in best_models(ctx)}
+        best = {key: best.get(key) for key in ctx.setting("loop.configs").split(",")}
         enqueued = [a for a in report.actions if a["action"] == "enqueue"]
         if self.live is None:
             counts = ", ".join(f"{kind} {d.get('queued', 0)}q/{d.get('claimed', 0)}r/{d.get('done', 0)}d"
                                for kind, d in sorted(depth.items()))
-            elo = ", ".join(f"{key} {m.id[:10]} Elo {m.elo:.0f}" if m and m.elo is not None
-                            else f"{key} {m.id[:10] if m else 'no model'}" for key, m in best.items())
+            elo = ", ".join(f"{key} {m.model_id[:10]} Elo {m.elo:.0f}" if m and m.elo is not None
+                            else f"{key} {m.model_id[:10] if m else 'no model'}" for key, m in best.items())
             self.say(f"tick {ticks}: +{len(enqueued)} job(s), {busy} worker(s) busy; {counts or 'no jobs'}; {elo}")
             return
         from rich.console import Group
@@ -136,7 +136,7 @@ class LiveView:
         for column in ("config", "model", "Elo"):
             models.add_column(column)
         for key, model in best.items():
-            models.add_row(key, model.id[:12] if model else "-",
+            models.add_row(key, model.model_id[:12] if model else "-",
                            f"{model.elo:.0f}" if model and model.elo is not None else "-")
         waits = Table(title="waiting", title_justify="left")
         for column in ("config", "stage", "why"):

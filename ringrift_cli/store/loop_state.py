@@ -73,7 +73,7 @@ class ConfigFacts:
     selfplay_jobs_ever: int         # selfplay jobs the loop has enqueued for this config (numbers its dedup keys)
     best_model: str | None
     best_since: float | None
-    best_elo_gain: float | None     # the best model's Elo over its parent's, when both are rated
+    best_rising: bool               # the best model was promoted over an earlier best
     candidates_to_eval: tuple[str, ...]
     candidates_to_promote: tuple[str, ...]
 
@@ -110,9 +110,10 @@ def config_facts(store: Store, config_key: str) -> ConfigFacts:
         " WHERE dedup_key >= ? AND dedup_key < ?",
         (len(prefix) + 1, prefix, f"loop:selfplay:{config_key};"),
     )[0]["n"]
+    # A best model that displaced an earlier best passed the gate against it: Elo is still rising.
     best = store.read(
-        "SELECT b.id, b.updated_at, b.elo - p.elo AS gain FROM models b LEFT JOIN models p ON p.id = b.parent_id"
-        " WHERE b.config_key = ? AND b.status IN ('best', 'promoted') ORDER BY b.updated_at DESC LIMIT 1",
+        "SELECT id, updated_at, json_extract(evidence, '$.previous_best') IS NOT NULL AS rising FROM models"
+        " WHERE config_key = ? AND status = 'best'",
         (config_key,),
     )
     to_eval = store.read(
@@ -132,7 +133,7 @@ def config_facts(store: Store, config_key: str) -> ConfigFacts:
         untrained_samples=int(npz["untrained"]), newest_npz_artifact=int(npz["newest"]),
         selfplay_jobs_ever=int(selfplay_ever),
         best_model=best[0]["id"] if best else None, best_since=best[0]["updated_at"] if best else None,
-        best_elo_gain=best[0]["gain"] if best else None,
+        best_rising=bool(best[0]["rising"]) if best else False,
         candidates_to_eval=tuple(row["id"] for row in to_eval),
         candidates_to_promote=tuple(row["id"] for row in to_promote),
     )

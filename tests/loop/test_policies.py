@@ -23,7 +23,7 @@ KNOBS = replace(loop_settings(default_of), configs=("hex8_2p", "square8_2p"))
 def facts(key="hex8_2p", **changes) -> ConfigFacts:
     base = ConfigFacts(config_key=key, games=0, unexported_games=0, oldest_unexported_at=None,
                        newest_games_artifact=0, untrained_samples=0, newest_npz_artifact=0, selfplay_jobs_ever=0,
-                       best_model=None, best_since=None, best_elo_gain=None, candidates_to_eval=(),
+                       best_model=None, best_since=None, best_rising=False, candidates_to_eval=(),
                        candidates_to_promote=())
     return replace(base, **changes)
 
@@ -75,6 +75,14 @@ def test_curriculum_gives_the_config_short_of_data_more_selfplay():
     keys = [job.config_key for job in enqueued(decision, "selfplay")]
     assert keys.count("hex8_2p") > keys.count("square8_2p") >= 1
     assert any("short of data" in job.reason for job in enqueued(decision, "selfplay"))
+
+
+def test_a_fresh_best_that_beat_its_predecessor_counts_as_rising():
+    steady = facts("square8_2p", games=10**6, best_since=NOW - 60, best_model="m")
+    rising = facts("hex8_2p", games=10**6, best_since=NOW - 60, best_model="n", best_rising=True)
+    keys = [job.config_key for job in enqueued(decide(snap(rising, steady), replace(KNOBS, selfplay_backlog=3)),
+                                               "selfplay")]
+    assert keys.count("hex8_2p") == 2 and keys.count("square8_2p") == 1
 
 
 def test_a_full_backlog_says_so():

@@ -1,0 +1,62 @@
+"""Player specs and matches: seats rotate evenly, games are reproducible one by one, scores add up."""
+
+from __future__ import annotations
+
+import pytest
+
+from ringrift_cli.ai.arena import GameResult, play_match, seating, summarize, wilson_interval
+from ringrift_cli.ai.players import PlayerSpec, parse_player, parse_players
+from ringrift_cli.errors import UserError
+
+
+def test_player_specs_parse_and_bad_ones_name_the_valid_forms():
+    assert parse_player("search:64") == PlayerSpec("search:64", "search", 64, None)
+    assert parse_player(" search:8:abc123 ") == PlayerSpec("search:8:abc123", "search", 8, "abc123")
+    assert parse_player("heuristic").kind == "heuristic"
+    for bad in ("search", "search:0", "search:-3", "search:x", "search:8:", "search:1000001", "genius"):
+        with pytest.raises(UserError, match=f"player {bad!r}"):
+            parse_player(bad)
+    with pytest.raises(UserError, match="3 players needed"):
+        parse_players("random,random", 3)
+
+
+@pytest.mark.parametrize("players", [2, 3, 4])
+def test_seats_rotate_so_every_player_has_every_seat_equally(players):
+    counts = [[0] * players for _ in range(players)]
+    for index in range(4 * players):
+        order = seating(index, players)
+        assert sorted(order) == list(range(players))
+        for seat, player in enumerate(order):
+            counts[player][seat] += 1
+    assert all(count == 4 for row in counts for count in row)
+
+
+def test_match_games_replay_alike_alone_or_in_company_and_skip_finished_ones():
+    specs = [parse_player("search:4"), parse_player("heuristic")]
+    together = {r.index: r for r in play_match("square8_2p", specs, 4, base_seed=3, parallel=4)}
+    alone = {r.index: r for r in play_match("square8_2p", specs, 4, base_seed=3, parallel=1, skip={0, 2})}
+    assert sorted(together) == [0, 1, 2, 3] and sorted(alone) == [1, 3]
+    for index in (1, 3):
+        assert alone[index] == together[index]
+    assert together[0].players == (0, 1) and together[1].players == (1, 0)
+
+
+def test_search_beats_random_in_a_short_match():
+    specs = [parse_player("search:16"), parse_player("random")]
+    results = list(play_match("hex8_2p", specs, 4, base_seed=1))
+    rows = summarize(["search:16", "random"], results)
+    assert rows[0].wins == 4 and rows[1].losses == 4 and rows[0].score == 1.0
+    assert 0.4 < rows[0].ci95[0] < 1.0 == rows[0].ci95[1]
+
+
+def test_scores_of_ranks_draws_and_multiplayer_games():
+    two = [GameResult(0, 0, (0, 1), (1, 2), 10, False), GameResult(1, 0, (1, 0), (1, 1), 10, True)]
+    first, second = summarize(["a", "b"], two)
+    assert (first.wins, first.draws, first.losses, first.score) == (1, 1, 0, 0.75)
+    assert (second.wins, second.draws, second.losses, second.score) == (0, 1, 1, 0.25)
+    three = GameResult(0, 0, (2, 0, 1), (2, 1, 3), 10, False)  # player 2 second, 0 first, 1 last
+    assert [three.score_of(p) for p in range(3)] == [1.0, 0.0, 0.5]
+    rows = summarize(["a", "b", "c"], [three])
+    assert [(r.wins, r.draws, r.losses) for r in rows] == [(1, 0, 0), (0, 0, 1), (0, 1, 0)]
+    low, high = wilson_interval(0.5, 100)
+    assert 0.40 < low < 0.41 and 0.59 < high < 0.60

@@ -45,9 +45,9 @@ class Model:
 
 def register_model_in(conn: sqlite3.Connection, *, model_id: str, config_key: str, artifact_id: int,
                       parent_id: str | None, metrics: dict, lineage: dict, encoder_version: int,
-                      job_id: int | None) -> tuple[Model, bool]:
+                      job_id: int | None, at: float | None = None) -> tuple[Model, bool]:
     """Insert a candidate (or return the existing row of the same file); (model, created)."""
-    at = now()
+    at = now() if at is None else at
     cursor = conn.execute(
         "INSERT INTO models (id, config_key, artifact_id, parent_id, metrics, lineage, encoder_version, job_id, "
         "status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'candidate', ?, ?) "
@@ -100,7 +100,8 @@ def get_model_in(conn: sqlite3.Connection, model_id: str) -> Model:
     return Model.from_row(conn.execute("SELECT * FROM models WHERE id = ?", (model_id,)).fetchone())
 
 
-def promote_in(conn: sqlite3.Connection, candidate: Model, expected_best: str | None, evidence: dict) -> Model | None:
+def promote_in(conn: sqlite3.Connection, candidate: Model, expected_best: str | None, evidence: dict,
+               at: float | None = None) -> Model | None:
     """Within the caller's transaction: retire the current best and make ``candidate`` best.
 
     Returns the new row, or None (nothing changed) when the candidate is no longer a
@@ -110,7 +111,7 @@ def promote_in(conn: sqlite3.Connection, candidate: Model, expected_best: str | 
     row = conn.execute("SELECT status FROM models WHERE id = ?", (candidate.id,)).fetchone()
     if (current["id"] if current else None) != expected_best or row is None or row["status"] != "candidate":
         return None
-    at = now()
+    at = now() if at is None else at
     if current:
         conn.execute("UPDATE models SET status = 'retired', reason = ?, updated_at = ? WHERE id = ?",
                      (f"replaced by {candidate.id[:12]}", at, current["id"]))
@@ -119,12 +120,13 @@ def promote_in(conn: sqlite3.Connection, candidate: Model, expected_best: str | 
     return get_model_in(conn, candidate.id)
 
 
-def reject_in(conn: sqlite3.Connection, candidate: Model, reason: str, evidence: dict) -> Model | None:
+def reject_in(conn: sqlite3.Connection, candidate: Model, reason: str, evidence: dict,
+              at: float | None = None) -> Model | None:
     """Mark a candidate rejected with its reason; None if it is no longer a candidate."""
     cursor = conn.execute(
         "UPDATE models SET status = 'rejected', reason = ?, evidence = ?, updated_at = ? "
         "WHERE id = ? AND status = 'candidate'",
-        (reason, json.dumps(evidence, sort_keys=True), now(), candidate.id))
+        (reason, json.dumps(evidence, sort_keys=True), now() if at is None else at, candidate.id))
     return get_model_in(conn, candidate.id) if cursor.rowcount else None
 
 

@@ -8,9 +8,10 @@ import pytest
 from ringrift_cli.context import open_context
 from ringrift_cli.loop.knobs import loop_settings
 from ringrift_cli.loop.tick import run_tick
-from ringrift_cli.store.artifacts import artifacts_not_yet_used, list_artifacts, register_artifact_in
+from ringrift_cli.store.artifacts import list_artifacts, register_artifact_in
 from ringrift_cli.store.breakers import list_breakers
 from ringrift_cli.store.loop_state import active_job_counts, config_facts, set_halted
+from ringrift_cli.store.models import best_model, promote_in, register_model_in, reject_in
 from ringrift_cli.store.queue import claim_in, complete_in, fail_in
 from ringrift_cli.store.settings import store_setting
 
@@ -68,8 +69,26 @@ def do_work(conn, job, t: float, serial: list[int]) -> None:
     elif job.kind == "train":
         shards = conn.execute("SELECT id FROM artifacts WHERE kind = 'npz' AND config_key = ?",
                               (job.config_key,)).fetchall()
-        register_artifact_in(conn, kind="model", config_key=job.config_key, path=path, sha256=str(serial[0]),
-                             size=1, job_id=job.id, inputs=tuple(r["id"] for r in shards), at=t)
+        artifact, _ = register_artifact_in(conn, kind="model", config_key=job.config_key, path=path,
+                                           sha256=str(serial[0]), size=1, job_id=job.id,
+                                           inputs=tuple(r["id"] for r in shards), at=t)
+        register_model_in(conn, model_id=f"{serial[0]:064x}", config_key=job.config_key, artifact_id=artifact.id,
+                          parent_id=None, metrics={}, lineage={}, encoder_version=1, job_id=job.id, at=t)
+    elif job.kind == "promote":
+        candidate = get_model_in_test(conn, job.params["model"])
+        best = conn.execute("SELECT id FROM models WHERE config_key = ? AND status = 'best'",
+                            (job.config_key,)).fetchone()
+        # The script's gate: every other candidate passes.
+        if serial[0] % 2 or best is None:
+            promote_in(conn, candidate, best["id"] if best else None, {"scripted": True}, at=t)
+        else:
+            reject_in(conn, candidate, "scripted rejection", {"scripted": True}, at=t)
+
+
+def get_model_in_test(conn, model_id):
+    from ringrift_cli.store.models import Model
+
+    return Model.from_row(conn.execute("SELECT * FROM models WHERE id = ?", (model_id,)).fetchone())
 
 
 def run_workers(ctx, t: float, serial: list[int]) -> None:
@@ -77,7 +96,7 @@ def run_workers(ctx, t: float, serial: list[int]) -> None:
     policy = ctx.queue_policy()
     for worker in ("w1", "w2"):
         with ctx.store.write() as conn:
-            job = claim_in(conn, worker, ("selfplay", "export", "train"), policy, None, None, t)
+            job = claim_in(conn, worker, ("selfplay", "export", "train", "eval", "promote"), policy, None, None, t)
             if job is None:
                 continue
             result = outcome(job.kind, t)
@@ -95,6 +114,9 @@ def check_invariants(ctx, report, before, knobs, t: float) -> None:
     for kind in ("export", "train"):
         for key in CONFIGS:
             assert sum(r.count for r in active if r.kind == kind and r.config_key == key) <= 1, (kind, key, t)
+    evals = ctx.store.read("SELECT json_extract(params, '$.model') AS model, count(*) AS n FROM jobs"
+                           " WHERE kind IN ('eval', 'promote') GROUP BY kind, model HAVING n > 1")
+    assert not evals, "a model got two eval or promote jobs"
     assert sum(r.count for r in active if r.kind == "selfplay") <= knobs.selfplay_backlog
     if halted_at(t):
         assert not enqueued, f"enqueued while halted at day {(t - T0) / DAY:.2f}"
@@ -109,6 +131,10 @@ def check_invariants(ctx, report, before, knobs, t: float) -> None:
             assert facts.unexported_games >= knobs.export_min_games or (facts.unexported_games and old)
         if action["kind"] == "train":
             assert facts.untrained_samples >= knobs.train_min_samples
+        if action["kind"] == "eval":
+            assert action["params"]["model"] in facts.candidates_to_eval
+        if action["kind"] == "promote":
+            assert action["params"]["model"] in facts.candidates_to_promote
 
 
 @pytest.mark.slow
@@ -146,5 +172,13 @@ def test_a_simulated_week_keeps_every_invariant(home):
         assert oldest >= t - knobs.events_seconds - 2 * knobs.maintenance_seconds
         models = list_artifacts(ctx.store, "hex8_2p", "model")
         assert len(models) >= 5
-        assert not artifacts_not_yet_used(ctx.store, "hex8_2p", "games", "npz") or \
-            config_facts(ctx.store, "hex8_2p").unexported_games < knobs.export_min_games
+        # Every candidate went through eval and promote: a best exists, the others were decided.
+        assert best_model(ctx.store, "hex8_2p") is not None
+        statuses = {row["status"] for row in ctx.store.read("SELECT status FROM models")}
+        assert {"best", "retired", "rejected"} <= statuses
+        undecided = ctx.store.read("SELECT count(*) AS n FROM models WHERE status = 'candidate'")[0]["n"]
+        assert undecided <= len(CONFIGS)
+        run_tick(ctx, t, free=free_gb(t))  # the games the last workers made
+        facts = config_facts(ctx.store, "hex8_2p")
+        exporting = sum(r.count for r in active_job_counts(ctx.store) if r.kind == "export")
+        assert facts.unexported_games < knobs.export_min_games or exporting

@@ -22,9 +22,14 @@ class Setting:
     help: str
     minimum: float | None = None
     maximum: float | None = None
+    check: str | None = None  # a named extra check on the converted value (see EXTRA_CHECKS)
 
 
 SETTINGS: tuple[Setting, ...] = (
+    Setting("profile", str, "default",
+            "A named set of values under ringrift.yaml and `config set`: 'default' (sized for real runs) or "
+            "'quickstart' (a small network, small thresholds and few eval games: a first promoted model in "
+            "minutes on a laptop).", check="profile_name"),
     Setting("queue.lease_seconds", float, 60.0,
             "How long a claim lasts without a heartbeat before the job returns to the queue.",
             minimum=1, maximum=86_400),
@@ -64,11 +69,110 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("export.value_blend", float, 0.0,
             "Share of the search's value in the value target; the rest is the game's result.",
             minimum=0, maximum=1),
+    # -- the model lifecycle: train, eval, promote ------------------------------------------
+    Setting("train.window_samples", int, 500_000, "Training reads the newest this many samples of a config.",
+            minimum=1, maximum=100_000_000),
+    Setting("train.epochs", int, 10, "Most epochs of one training run (early stopping may end it sooner).",
+            minimum=1, maximum=1000),
+    Setting("train.batch_size", int, 256, "Samples per training step.", minimum=1, maximum=65_536),
+    Setting("train.lr", float, 1e-3, "Peak learning rate (AdamW), reached after the warm-up.", minimum=1e-7, maximum=1.0),
+    Setting("train.weight_decay", float, 1e-4, "AdamW weight decay.", minimum=0, maximum=1.0),
+    Setting("train.warmup_fraction", float, 0.05, "Fraction of the steps spent warming the learning rate up.",
+            minimum=0, maximum=0.5),
+    Setting("train.grad_clip", float, 1.0, "Gradient norm clip.", minimum=1e-3, maximum=1e6),
+    Setting("train.policy_weight", float, 1.0, "Weight of the policy cross-entropy in the loss.", minimum=0, maximum=100),
+    Setting("train.value_weight", float, 1.0, "Weight of the per-seat value loss in the loss.", minimum=0, maximum=100),
+    Setting("train.patience", int, 3, "Epochs without a better validation loss before training stops.",
+            minimum=1, maximum=1000),
+    Setting("train.val_fraction", float, 0.15, "Fraction of games (never positions) held out for validation.",
+            minimum=0.01, maximum=0.5),
+    Setting("eval.games", int, 20, "Games against each opponent in one evaluation.", minimum=1, maximum=100_000),
+    Setting("eval.simulations", int, 32, "Search simulations per move in evaluation games.", minimum=1, maximum=100_000),
+    Setting("eval.parallel_games", int, 16, "Evaluation games played at once.", minimum=1, maximum=4096),
+    Setting("eval.opening_plies", int, 4,
+            "Moves sampled in proportion to visits at the start of an evaluation game, so seeds give different games.",
+            minimum=0, maximum=10_000),
+    Setting("promote.min_games", int, 20, "Games against each baseline a candidate needs before the gate decides.",
+            minimum=1, maximum=100_000),
+    Setting("promote.floor_random_2p", float, 0.75, "Lowest score against random that promotes, 2 players.", minimum=0, maximum=1),
+    Setting("promote.floor_heuristic_2p", float, 0.55, "Lowest score against heuristic that promotes, 2 players.", minimum=0, maximum=1),
+    Setting("promote.floor_random_3p", float, 0.50, "Lowest score against random that promotes, 3 players.", minimum=0, maximum=1),
+    Setting("promote.floor_heuristic_3p", float, 0.40, "Lowest score against heuristic that promotes, 3 players.", minimum=0, maximum=1),
+    Setting("promote.floor_random_4p", float, 0.40, "Lowest score against random that promotes, 4 players.", minimum=0, maximum=1),
+    Setting("promote.floor_heuristic_4p", float, 0.30, "Lowest score against heuristic that promotes, 4 players.", minimum=0, maximum=1),
+    Setting("promote.sprt_elo0", float, 0.0, "SPRT null hypothesis: the candidate is this many Elo stronger than the best.",
+            minimum=-1000, maximum=1000),
+    Setting("promote.sprt_elo1", float, 50.0, "SPRT alternative: the candidate is this many Elo stronger.",
+            minimum=-1000, maximum=1000),
+    Setting("promote.sprt_alpha", float, 0.05, "SPRT false-promotion rate.", minimum=0.001, maximum=0.49),
+    Setting("promote.sprt_beta", float, 0.05, "SPRT false-rejection rate.", minimum=0.001, maximum=0.49),
+    Setting("promote.sprt_max_games", int, 200, "Head-to-head games after which an undecided SPRT rejects.",
+            minimum=2, maximum=100_000),
+    # -- end of the model lifecycle ---------------------------------------------------------
     Setting("status.event_rows", int, 10, "Events shown by `ringrift status`.", minimum=0, maximum=1000),
     Setting("loop.halted", bool, False, "When true, `ringrift loop tick` enqueues and dispatches nothing."),
+    Setting("loop.halt_reason", str, "", "Why the loop is halted (set by `ringrift loop halt --reason`)."),
+    # The loop's thresholds. Every number a loop policy compares against is one of these.
+    Setting("loop.configs", str, "hex8_2p", "Config keys the loop works on, comma-separated.",
+            check="config_list"),
+    Setting("loop.lock_seconds", float, 600.0,
+            "A tick's lock expires after this long, so a tick that died cannot block the loop.",
+            minimum=10, maximum=86_400),
+    Setting("loop.selfplay_backlog", int, 4,
+            "Selfplay jobs the loop keeps queued or running, shared across configs by the curriculum.",
+            minimum=0, maximum=10_000),
+    Setting("loop.selfplay_games", int, 200, "Games per selfplay job the loop enqueues.",
+            minimum=1, maximum=1_000_000),
+    Setting("loop.min_games", int, 5000,
+            "A config with fewer recorded games than this counts as short of data (more selfplay).",
+            minimum=0, maximum=100_000_000),
+    Setting("loop.stale_best_seconds", float, 86_400.0,
+            "A best model older than this counts as stale (more selfplay).", minimum=0, maximum=365 * 86_400),
+    Setting("loop.export_min_games", int, 500, "Unexported games that trigger an export.",
+            minimum=1, maximum=100_000_000),
+    Setting("loop.export_max_age_seconds", float, 3600.0,
+            "Export anyway once the oldest unexported games shard is this old.", minimum=0, maximum=365 * 86_400),
+    Setting("loop.train_min_samples", int, 50_000, "New exported samples since the last training that trigger one.",
+            minimum=1, maximum=1_000_000_000),
+    Setting("backpressure.queued_soft", int, 50, "Queued jobs of one kind at which new selfplay is halved.",
+            minimum=1, maximum=1_000_000),
+    Setting("backpressure.queued_hard", int, 200, "Queued jobs of one kind at which new selfplay stops.",
+            minimum=1, maximum=1_000_000),
+    Setting("backpressure.unexported_soft", int, 5_000, "Unexported games at which new selfplay is halved.",
+            minimum=1, maximum=1_000_000_000),
+    Setting("backpressure.unexported_hard", int, 20_000, "Unexported games at which new selfplay stops.",
+            minimum=1, maximum=1_000_000_000),
+    Setting("backpressure.untrained_soft", int, 500_000,
+            "Exported samples not yet trained on at which new selfplay is halved.", minimum=1, maximum=10**12),
+    Setting("backpressure.untrained_hard", int, 2_000_000,
+            "Exported samples not yet trained on at which new selfplay stops.", minimum=1, maximum=10**12),
+    Setting("backpressure.free_gb_soft", float, 20.0, "Free GB on the data root below which new selfplay is halved.",
+            minimum=0, maximum=1_000_000),
+    Setting("backpressure.free_gb_hard", float, 5.0, "Free GB on the data root below which new selfplay stops.",
+            minimum=0, maximum=1_000_000),
+    Setting("breaker.failures", int, 3,
+            "Consecutive failures of one stage kind (within breaker.window_seconds) that open its breaker.",
+            minimum=1, maximum=1000),
+    Setting("breaker.window_seconds", float, 3600.0,
+            "Failures further apart than this do not add up to open a breaker.", minimum=1, maximum=30 * 86_400),
+    Setting("breaker.cooldown_seconds", float, 600.0,
+            "An open breaker lets one probe job through after this long.", minimum=1, maximum=30 * 86_400),
+    Setting("retention.events_seconds", float, 14 * 86_400.0,
+            "Events older than this are pruned once every event cursor has passed them.",
+            minimum=3600, maximum=3650 * 86_400),
+    Setting("retention.games_seconds", float, 30 * 86_400.0,
+            "Games shard files are deleted once exported and older than this.", minimum=3600, maximum=3650 * 86_400),
+    Setting("retention.maintenance_seconds", float, 86_400.0,
+            "How often a tick prunes old events and runs PRAGMA optimize.", minimum=60, maximum=365 * 86_400),
+    Setting("retention.keep_retired_models", int, 5,
+            "Retired model files kept per config; older ones are deleted (their rows stay).",
+            minimum=0, maximum=100_000),
+    Setting("retention.max_deletions", int, 100, "Most files one tick deletes (keeps a tick short).",
+            minimum=1, maximum=100_000),
 )
 
 SETTINGS_BY_KEY = {setting.key: setting for setting in SETTINGS}
+MAX_TEXT_SETTING = 500
 
 MAX_INT = 2**63 - 1  # SQLite's integers: the bound of every id, priority and claim number
 
@@ -83,7 +187,7 @@ def lease_bounds() -> tuple[float, float]:
 class EffectiveSetting:
     setting: Setting
     value: Any
-    source: str  # 'default', 'yaml' or 'cli'
+    source: str  # 'default', 'profile', 'yaml' or 'cli'
 
 
 def setting_for(key: str) -> Setting:
@@ -98,9 +202,47 @@ def default_of(key: str) -> Any:
     return setting_for(key).default
 
 
+def check_config_list(key: str, value: str) -> str:
+    from .keys import check_config_key
+
+    keys = [part.strip() for part in value.split(",") if part.strip()]
+    if not keys:
+        raise UserError(f"{key} needs at least one config key, e.g. hex8_2p")
+    try:
+        return ",".join(dict.fromkeys(check_config_key(part) for part in keys))
+    except UserError as exc:
+        raise UserError(f"{key}: {exc}") from None
+
+
+def check_profile_name(key: str, value: str) -> str:
+    if value != "default" and value not in PROFILES:
+        raise UserError(f"{key} must be one of: default, {', '.join(PROFILES)}; got {value!r}")
+    return value
+
+
+EXTRA_CHECKS = {"config_list": check_config_list, "profile_name": check_profile_name}
+
+# Named sets of values that sit between the defaults and ringrift.yaml. Every key must be a
+# setting and every value must pass its checks (a test holds them to it).
+PROFILES: dict[str, dict[str, Any]] = {
+    "quickstart": {
+        "selfplay.simulations": 16,
+        "selfplay.parallel_games": 8,
+        "loop.configs": "hex8_2p",
+        "loop.selfplay_backlog": 1,
+        "loop.selfplay_games": 24,
+        "loop.export_min_games": 24,
+        "loop.export_max_age_seconds": 60.0,
+        "loop.train_min_samples": 1000,
+    },
+}
+
+
 def coerce(setting: Setting, raw: Any) -> Any:
     """Convert ``raw`` (text from the CLI, or a YAML value) to the setting's type, checking range."""
     value = _convert(setting, raw)
+    if setting.check is not None:
+        value = EXTRA_CHECKS[setting.check](setting.key, value)
     if setting.minimum is not None and value < setting.minimum:
         raise UserError(f"{setting.key} must be at least {setting.minimum:g}, got {value}")
     if setting.maximum is not None and value > setting.maximum:
@@ -134,6 +276,10 @@ def _convert(setting: Setting, raw: Any) -> Any:
             return number
     except (TypeError, ValueError):
         raise UserError(f"{setting.key} takes {'a whole number' if kind is int else 'a number'}, got {raw!r}") from None
+    if kind is str:
+        if not isinstance(raw, (str, int, float)) or len(str(raw)) > MAX_TEXT_SETTING:
+            raise UserError(f"{setting.key} takes text of at most {MAX_TEXT_SETTING} characters")
+        return str(raw)
     return kind(raw)
 
 
@@ -166,13 +312,19 @@ def read_yaml_settings(path: Path) -> dict[str, Any]:
 
 
 def resolve_settings(yaml_values: dict[str, Any], stored_values: dict[str, Any]) -> list[EffectiveSetting]:
-    """Every setting with its effective value and source, in declaration order."""
+    """Every setting with its effective value and source, in declaration order.
+
+    Precedence, lowest first: the default, the profile in force, ringrift.yaml, `config set`.
+    """
+    profile = PROFILES.get(stored_values.get("profile", yaml_values.get("profile", "default")), {})
     effective = []
     for setting in SETTINGS:
         if setting.key in stored_values:
             effective.append(EffectiveSetting(setting, stored_values[setting.key], "cli"))
         elif setting.key in yaml_values:
             effective.append(EffectiveSetting(setting, yaml_values[setting.key], "yaml"))
+        elif setting.key in profile:
+            effective.append(EffectiveSetting(setting, profile[setting.key], "profile"))
         else:
             effective.append(EffectiveSetting(setting, setting.default, "default"))
     return effective

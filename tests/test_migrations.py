@@ -90,3 +90,35 @@ def test_create_store_on_existing_file_applies_nothing(home):
     store, applied = create_store(home / "queue.db")
     store.close()
     assert applied == []
+
+
+def test_version_one_models_migrate_to_best_with_a_widened_check(tmp_path):
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("BEGIN")
+    migrations.create_core_tables(conn)
+    conn.execute("INSERT INTO migrations VALUES (1, 'create_core_tables', 0)")
+    conn.execute("INSERT INTO artifacts (kind, config_key, path, sha256, bytes, created_at) "
+                 "VALUES ('model', 'hex8_2p', 'models/a.pt', 'aa', 1, 0)")
+    conn.execute("INSERT INTO models (id, config_key, artifact_id, status, created_at, updated_at) "
+                 "VALUES ('m1', 'hex8_2p', 1, 'promoted', 0, 0)")
+    conn.execute("INSERT INTO models (id, config_key, artifact_id, parent_id, created_at, updated_at) "
+                 "VALUES ('m2', 'hex8_2p', 1, 'm1', 0, 0)")
+    conn.execute("COMMIT")
+    conn.execute("PRAGMA user_version = 1")
+    conn.close()
+    store = open_store(path)
+    try:
+        rows = {row["id"]: dict(row) for row in store.read("SELECT * FROM models")}
+        assert rows["m1"]["status"] == "best" and rows["m2"]["parent_id"] == "m1"
+        assert rows["m2"]["status"] == "candidate" and rows["m2"]["lineage"] == "{}"
+        with pytest.raises(sqlite3.IntegrityError):  # the old word is refused now
+            with store.write() as db:
+                db.execute("UPDATE models SET status = 'promoted' WHERE id = 'm2'")
+        with pytest.raises(sqlite3.IntegrityError):  # one best per config
+            with store.write() as db:
+                db.execute("UPDATE models SET status = 'best' WHERE id = 'm2'")
+        assert store.read("PRAGMA foreign_key_check") == []
+    finally:
+        store.close()

@@ -66,3 +66,34 @@ def test_unreadable_settings_file_is_one_clear_line(home, content):
     (home / "ringrift.yaml").write_bytes(content)
     result = run_cli("config", "show")
     assert result.exit_code == 2 and result.output.count("\n") == 1 and "ringrift.yaml" in result.output
+
+
+def test_every_profile_value_is_a_valid_setting_value():
+    from ringrift_cli.settings import PROFILES, coerce, setting_for
+
+    for profile in PROFILES.values():
+        for key, value in profile.items():
+            assert coerce(setting_for(key), value) == value
+
+
+def test_a_profile_sits_between_the_defaults_and_yaml_and_cli():
+    from ringrift_cli.settings import PROFILES, resolve_settings
+
+    key, value = next(iter(PROFILES["quickstart"].items()))
+    by_key = {e.setting.key: e for e in resolve_settings({}, {"profile": "quickstart"})}
+    assert (by_key[key].value, by_key[key].source) == (value, "profile")
+    by_key = {e.setting.key: e for e in resolve_settings({key: value}, {"profile": "quickstart"})}
+    assert by_key[key].source == "yaml"
+    by_key = {e.setting.key: e for e in resolve_settings({"profile": "quickstart"}, {})}
+    assert by_key[key].source == "profile"
+    assert {e.source for e in resolve_settings({}, {})} == {"default"}
+
+
+def test_an_unknown_profile_is_refused():
+    import pytest
+
+    from ringrift_cli.errors import UserError
+    from ringrift_cli.settings import coerce, setting_for
+
+    with pytest.raises(UserError, match="quickstart"):
+        coerce(setting_for("profile"), "turbo")

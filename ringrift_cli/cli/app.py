@@ -122,9 +122,9 @@ def root(
 
 
 def register_commands() -> None:
-    from . import completion, config, hosts, init, queue, rules, stages, status, worker
+    from . import completion, config, hosts, init, lifecycle, loop, models, queue, rules, stages, status, worker
 
-    for module in (init, status, stages, queue, worker, config, hosts, rules, completion):
+    for module in (init, status, stages, lifecycle, models, loop, queue, worker, config, hosts, rules, completion):
         module.register(app)
 
 

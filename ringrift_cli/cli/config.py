@@ -17,14 +17,15 @@ config_app = typer.Typer(help="Show and change settings (thresholds and switches
 
 @config_app.command("show")
 def show(home: HomeOption = None, json_output: JsonOption = False) -> None:
-    """Every setting with its effective value and where it came from (default, yaml, cli)."""
+    """Every setting with its effective value and where it came from (default, profile, yaml, cli)."""
     with open_context(home, write=False) as ctx:
         effective = ctx.effective_settings
     if json_output:
         print_json([{"key": e.setting.key, "value": e.value, "source": e.source,
                      "default": e.setting.default, "help": e.setting.help} for e in effective])
         return
-    out = table("settings", ["key", "value", "source", "default", "meaning"])
+    profile = next(e.value for e in effective if e.setting.key == "profile")
+    out = table(f"settings (profile in force: {profile})", ["key", "value", "source", "default", "meaning"])
     for e in effective:
         out.add_row(e.setting.key, str(e.value), e.source, str(e.setting.default), e.setting.help)
     console().print(out)

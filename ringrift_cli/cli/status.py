@@ -11,6 +11,7 @@ from ..status import Status, collect_status
 from ..verify import verify_all
 from ..store.queue import STATUSES
 from .options import HomeOption, JsonOption
+from .loop import render_waits
 from .queue import dead_table
 from .render import age, clock, console, print_json, remaining, short, table
 
@@ -52,8 +53,10 @@ def status_json(snapshot: Status) -> dict:
         "breakers": snapshot.breakers,
         "events": snapshot.events,
         "data": snapshot.data,
+        "best_models": [vars(row) for row in snapshot.best_models],
         "changed_settings": [{"key": e.setting.key, "value": e.value, "source": e.source}
                              for e in snapshot.changed_settings],
+        "loop": snapshot.loop.to_dict() if snapshot.loop else None,
     }
 
 
@@ -72,11 +75,21 @@ def render_status(snapshot: Status) -> None:
                          str(row.npz_shards), str(row.samples))
         out.print(data)
 
+    if snapshot.best_models:
+        best = table("best models", ["config", "model", "elo", "95% interval", "games"])
+        for row in snapshot.best_models:
+            rated = row.elo is not None
+            best.add_row(row.config_key, row.model_id[:12], f"{row.elo:.0f}" if rated else "·",
+                         f"{row.low:.0f} to {row.high:.0f}" if rated else "·", str(row.games))
+        out.print(best)
+
     claimed = table(f"claimed ({len(snapshot.claimed)})", ["id", "kind", "config", "worker", "claimed", "lease left", "attempts"])
     for job in snapshot.claimed:
         claimed.add_row(str(job.id), job.kind, job.config_key, job.claimed_by or "", age(job.started_at, snapshot.taken_at),
                         remaining(job.lease_until, snapshot.taken_at), f"{job.attempts}/{job.max_attempts}")
     out.print(claimed)
+    if snapshot.loop is not None:
+        render_waits(snapshot.loop)
     out.print(dead_table(snapshot.dead))
 
     breakers = table("breakers", ["scope", "state", "failures", "retry", "last error"])

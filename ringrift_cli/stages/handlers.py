@@ -50,8 +50,12 @@ def builtin_handlers() -> dict[str, Handler]:
     """The stages ringrift implements itself (their heavy imports happen when a job runs)."""
     from .export import export_handler
     from .selfplay import selfplay_handler
+    from .eval import eval_handler
+    from .promote import promote_handler
+    from .train import train_handler
 
-    return {"selfplay": selfplay_handler, "export": export_handler}
+    return {"selfplay": selfplay_handler, "export": export_handler, "train": train_handler, "eval": eval_handler,
+            "promote": promote_handler}
 
 
 def plugin_modules(cli_plugins: list[str] | None) -> list[str]:

@@ -16,7 +16,7 @@ from ..context import Context
 from ..errors import UserError
 from ..files import sha256_of
 from ..store.artifacts import get_artifact
-from ..store.models import get_model, promoted_model
+from ..store.models import best_model, get_model
 
 
 def load_evaluator(ctx: Context, config_key: str, spec: str, device: str = "cpu"):
@@ -28,7 +28,7 @@ def load_evaluator(ctx: Context, config_key: str, spec: str, device: str = "cpu"
     if spec == "random":
         return RandomEvaluator(), "random"
     if spec == "best":
-        model = promoted_model(ctx.store, config_key)
+        model = best_model(ctx.store, config_key)
         if model is None:
             return HeuristicEvaluator(), "heuristic"
         return net_evaluator(registered_model_path(ctx, model.id), config_key, device), model.id

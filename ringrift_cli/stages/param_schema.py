@@ -82,6 +82,9 @@ def bound_text(bound: float) -> str:
     return f"{bound:g}" if isinstance(bound, float) and not bound.is_integer() else str(int(bound))
 
 
+DEVICE_PATTERN = r"auto|cpu|mps|cuda(:\d{1,2})?"
+OPPONENTS_PATTERN = r"(random|heuristic|best|[0-9a-f]{4,64})(,(random|heuristic|best|[0-9a-f]{4,64})){0,15}"
+
 SCHEMAS: dict[str, tuple[Param, ...]] = {
     "selfplay": (
         Param("games", "Games to play (one games shard)", minimum=1, maximum=100_000, default=100),
@@ -106,11 +109,45 @@ SCHEMAS: dict[str, tuple[Param, ...]] = {
         Param("min_game_moves", "Completed games shorter than this are not exported",
               setting="export.min_game_moves"),
     ),
+    "train": (
+        Param("from", "best (warm-start from the best model; from scratch before one exists), scratch, or a model "
+              "id (or unique prefix)", type=str, default="best", pattern=r"best|scratch|[0-9a-f]{4,64}"),
+        Param("preset", "Network size when training from scratch: tiny, small, medium or large", type=str,
+              pattern=r"tiny|small|medium|large", default_help="the parent's, else small"),
+        Param("epochs", "Most epochs (early stopping may end sooner)", setting="train.epochs"),
+        Param("batch_size", "Samples per training step", setting="train.batch_size"),
+        Param("lr", "Peak learning rate", setting="train.lr"),
+        Param("max_samples", "Train on the newest this many samples", setting="train.window_samples"),
+        Param("device", "Torch device: auto (cuda when present), cpu, cuda or cuda:N", type=str, default="auto",
+              pattern=DEVICE_PATTERN),
+        Param("seed", "Seed of initialisation, shuffling and augmentation", minimum=0, maximum=SEED_MAX,
+              default_help="derived from the job"),
+    ),
+    "eval": (
+        Param("model", "candidate (the newest), or a model id (or unique prefix)", type=str, default="candidate",
+              pattern=r"candidate|[0-9a-f]{4,64}"),
+        Param("opponents", "Comma-separated opponents: random, heuristic, best, or model ids", type=str,
+              default="random,heuristic,best", pattern=OPPONENTS_PATTERN),
+        Param("games", "Games against each opponent", setting="eval.games"),
+        Param("simulations", "Search simulations per move", setting="eval.simulations"),
+        Param("parallel", "Games played at once", setting="eval.parallel_games"),
+        Param("device", "Torch device: auto (cuda when present), cpu, cuda or cuda:N", type=str, default="auto",
+              pattern=DEVICE_PATTERN),
+        Param("seed", "Base seed; game i uses a seed derived from it and i", minimum=0, maximum=SEED_MAX,
+              default_help="derived from the job"),
+    ),
+    "promote": (
+        Param("model", "candidate (the newest), or a model id (or unique prefix)", type=str, default="candidate",
+              pattern=r"candidate|[0-9a-f]{4,64}"),
+        Param("simulations", "Search simulations per move in head-to-head games", setting="eval.simulations"),
+        Param("parallel", "Head-to-head games played at once", setting="eval.parallel_games"),
+        Param("device", "Torch device: auto (cuda when present), cpu, cuda or cuda:N", type=str, default="auto",
+              pattern=DEVICE_PATTERN),
+        Param("seed", "Base seed of the head-to-head games", minimum=0, maximum=SEED_MAX,
+              default_help="derived from the job"),
+    ),
     # Kinds whose stage takes no params yet: any param given to them is refused.
     "sync": (),
-    "train": (),
-    "eval": (),
-    "promote": (),
 }
 
 

@@ -39,3 +39,67 @@ def selfplay_params(job: Job, jctx: JobContext) -> SelfplayParams:
 
 def export_params(job: Job, jctx: JobContext) -> ExportParams:
     return ExportParams(**resolve_params("export", job.params, jctx.context.setting))
+
+
+def seed_or_derived(values: dict, job: Job) -> dict:
+    if values["seed"] is None:
+        values["seed"] = int(job.trace_id[:15], 16)  # a retry keeps the trace id, so the seed
+    return values
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    source: str  # best, scratch or a model id
+    preset: str | None  # None: the parent's (or DEFAULT_PRESET from scratch)
+    epochs: int
+    batch_size: int
+    lr: float
+    max_samples: int
+    device: str
+    seed: int | None
+
+
+DEFAULT_PRESET = "small"
+
+
+def train_params(params: dict, setting, job: Job | None = None) -> TrainParams:
+    values = resolve_params("train", params, setting)
+    if job is not None:
+        seed_or_derived(values, job)
+    values["source"] = values.pop("from")
+    return TrainParams(**values)
+
+
+@dataclass(frozen=True)
+class EvalParams:
+    model: str  # candidate or a model id
+    opponents: tuple[str, ...]  # random, heuristic, best or model ids
+    games: int  # per opponent
+    simulations: int
+    parallel: int
+    device: str
+    seed: int | None
+
+
+def eval_params(params: dict, setting, job: Job | None = None) -> EvalParams:
+    values = resolve_params("eval", params, setting)
+    if job is not None:
+        seed_or_derived(values, job)
+    values["opponents"] = tuple(dict.fromkeys(values["opponents"].split(",")))
+    return EvalParams(**values)
+
+
+@dataclass(frozen=True)
+class PromoteParams:
+    model: str
+    simulations: int
+    parallel: int
+    device: str
+    seed: int | None
+
+
+def promote_params(params: dict, setting, job: Job | None = None) -> PromoteParams:
+    values = resolve_params("promote", params, setting)
+    if job is not None:
+        seed_or_derived(values, job)
+    return PromoteParams(**values)

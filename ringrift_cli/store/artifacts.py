@@ -46,6 +46,7 @@ class ArtifactConflict(UserError):
 def register_artifact_in(
     conn: sqlite3.Connection, *, kind: str, config_key: str, path: str, sha256: str, size: int,
     meta: dict | None = None, job_id: int | None = None, inputs: tuple[int, ...] = (), host: str = "local",
+    at: float | None = None,
 ) -> tuple[Artifact, bool]:
     """Register a finished file inside the caller's transaction; return it and whether it is new."""
     if kind not in KINDS:
@@ -58,7 +59,7 @@ def register_artifact_in(
                 f"{host}:{path} is already registered with sha256 {existing.sha256[:12]}…, not {sha256[:12]}…"
             )
         return existing, False
-    at = now()
+    at = now() if at is None else at
     row = conn.execute(
         "INSERT INTO artifacts (kind, config_key, path, host, sha256, bytes, meta, job_id, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",

@@ -38,8 +38,18 @@ EVENT_SCHEMAS: dict[str, dict[str, Any]] = {
     "artifact_flagged": {"artifact_id": int, "path": str, "flag": str, "reason": str},
     "games_recorded": {"artifact_id": int, "path": str, "games": int, "moves": int},
     "npz_exported": {"artifact_id": int, "path": str, "samples": int, "games": int, "inputs": list},
+    "model_trained": {"model_id": str, "path": str, "parent_id": OptionalStr, "samples": int, "metrics": dict},
+    "eval_completed": {"model_id": str, "games": int, "scores": dict},
+    "model_promoted": {"model_id": str, "previous_best": OptionalStr, "evidence": dict},
+    "model_rejected": {"model_id": str, "reason": str, "evidence": dict},
+    "model_rolled_back": {"model_id": str, "restored": str},
     "breaker_opened": {"scope": str, "failures": int, "retry_at": Number, "error": OptionalStr},
     "breaker_closed": {"scope": str},
+    "breaker_half_open": {"scope": str},
+    "tick_completed": {"tick_id": int, "actions": int, "errors": int},
+    "loop_halted": {"reason": str},
+    "loop_resumed": {},
+    "artifact_file_deleted": {"artifact_id": int, "kind": str, "path": str, "reason": str},
 }
 
 

@@ -202,9 +202,89 @@ def create_core_tables(conn: sqlite3.Connection) -> None:
     )
 
 
+def model_lifecycle(conn: sqlite3.Connection) -> None:
+    """Models get lineage, the gate's evidence and the statuses candidate/best/rejected/retired
+    (at most one best per config); matches become one row per finished game (append-only)."""
+    import sqlite_utils
+
+    db = sqlite_utils.Database(conn)
+    models = db["models"]
+    for column in ("lineage", "evidence"):
+        models.add_column(column, str, not_null_default="{}")
+    models.add_column("encoder_version", int)
+    models.add_column("reason", str)
+    models.add_column("job_id", int)
+    # SQLite cannot alter a CHECK: the table is rebuilt. sqlite-utils writes the rebuild
+    # (new table, copy, drop, rename); only the status list in its CREATE statement changes.
+    statements = models.transform_sql()
+    old_check = "'candidate', 'promoted', 'rejected', 'retired'"
+    if old_check not in statements[0]:
+        raise RuntimeError("models table does not have the expected status CHECK")
+    statements[0] = statements[0].replace(old_check, "'candidate', 'best', 'rejected', 'retired'")
+    insert, select = statements[1].split("SELECT", 1)
+    statements[1] = insert + "SELECT" + select.replace(
+        '"status"', "CASE \"status\" WHEN 'promoted' THEN 'best' ELSE \"status\" END", 1)
+    # Dropping the old table deletes its rows, which would break every parent_id pointing at
+    # them (foreign keys cannot be switched off inside the migration's transaction): lift the
+    # parent links out while the table is rebuilt, then put them back.
+    conn.execute("CREATE TEMP TABLE model_parents AS SELECT id, parent_id FROM models WHERE parent_id IS NOT NULL")
+    conn.execute("UPDATE models SET parent_id = NULL")
+    for statement in statements:
+        conn.execute(statement)
+    conn.execute("UPDATE models SET parent_id = (SELECT parent_id FROM model_parents p WHERE p.id = models.id)")
+    conn.execute("DROP TABLE temp.model_parents")
+    conn.execute("CREATE INDEX IF NOT EXISTS models_config ON models (config_key, status)")  # kept by newer sqlite-utils
+    run_statements(conn, """
+        CREATE UNIQUE INDEX models_one_best ON models (config_key) WHERE status = 'best';
+        CREATE INDEX models_parent ON models (parent_id);
+
+        DROP TABLE matches;
+        CREATE TABLE matches (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            config_key TEXT NOT NULL,
+            job_id INTEGER NOT NULL,
+            game_index INTEGER NOT NULL,
+            players TEXT NOT NULL,   -- JSON list: the participant in each seat
+            ranks TEXT NOT NULL,     -- JSON list: each seat's finishing rank (1 = first; equal = draw)
+            seed INTEGER NOT NULL,
+            simulations INTEGER NOT NULL,
+            moves INTEGER NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('completed', 'capped')),
+            created_at REAL NOT NULL,
+            UNIQUE (job_id, game_index)
+        );
+        CREATE INDEX matches_config ON matches (config_key, id);
+    """)
+
+
+def add_loop_tables(conn: sqlite3.Connection) -> None:
+    run_statements(
+        conn,
+        """
+        -- Named locks with an expiry (the tick lock): a holder that died stops blocking
+        -- the loop once expires_at has passed.
+        CREATE TABLE locks (
+            name TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            acquired_at REAL NOT NULL,
+            expires_at REAL NOT NULL
+        );
+        -- When the loop last did a periodic chore (e.g. PRAGMA optimize).
+        CREATE TABLE loop_marks (
+            name TEXT PRIMARY KEY,
+            at REAL NOT NULL
+        );
+        CREATE INDEX ticks_started ON ticks (started_at);
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     create_core_tables,
+    model_lifecycle,
+    add_loop_tables,
 ]
+
 
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -151,8 +151,10 @@ def enqueue(store: Store, spec: JobSpec, policy: QueuePolicy | None = None) -> t
         return enqueue_in(conn, spec, policy or default_policy())
 
 
-def enqueue_in(conn: sqlite3.Connection, spec: JobSpec, policy: QueuePolicy) -> tuple[Job, bool]:
-    """``enqueue`` inside a transaction the caller holds (the loop enqueues several at once).
+def enqueue_in(conn: sqlite3.Connection, spec: JobSpec, policy: QueuePolicy,
+               at: float | None = None) -> tuple[Job, bool]:
+    """``enqueue`` inside a transaction the caller holds (the loop enqueues several at once,
+    at the time ``at`` of its tick).
 
     The params are checked against the kind's schema here, the one place every job enters."""
     from ..stages.param_schema import check_params  # light: names, types and ranges only
@@ -169,7 +171,7 @@ def enqueue_in(conn: sqlite3.Connection, spec: JobSpec, policy: QueuePolicy) -> 
         row = conn.execute("SELECT * FROM jobs WHERE dedup_key = ?", (spec.dedup_key,)).fetchone()
         if row is not None:
             return Job.from_row(row), False
-    at = now()
+    at = now() if at is None else at
     row = conn.execute(
         "INSERT INTO jobs (kind, config_key, params, priority, host, max_attempts, dedup_key,"
         " trace_id, parent_id, created_at, updated_at)"
@@ -370,15 +372,20 @@ def fail(
     ``retry=False`` sends the job straight to dead (the error will not go away by retrying).
     """
     with store.write() as conn:
-        job = fenced_update(conn, job_id, worker, claim, "updated_at = updated_at", ())
-        at = now()
-        updated = release_in(conn, job, policy or default_policy(), at, error, retry=retry)
-        append_event(conn, "job_failed",
-                     {"kind": job.kind, "worker": worker, "attempt": job.attempts, "error": error,
-                      "next_status": updated.status,
-                      "not_before": updated.not_before if updated.status == "queued" else None},
-                     config_key=job.config_key, job_id=job.id, at=at)
-        return updated
+        return fail_in(conn, job_id, worker, claim, error, policy or default_policy(), now(), retry=retry)
+
+
+def fail_in(conn: sqlite3.Connection, job_id: int, worker: str, claim: int | None, error: str,
+            policy: QueuePolicy, at: float, *, retry: bool = True) -> Job:
+    """``fail`` inside the caller's transaction, at time ``at``."""
+    job = fenced_update(conn, job_id, worker, claim, "updated_at = updated_at", ())
+    updated = release_in(conn, job, policy, at, error, retry=retry)
+    append_event(conn, "job_failed",
+                 {"kind": job.kind, "worker": worker, "attempt": job.attempts, "error": error,
+                  "next_status": updated.status,
+                  "not_before": updated.not_before if updated.status == "queued" else None},
+                 config_key=job.config_key, job_id=job.id, at=at)
+    return updated
 
 
 def release_in(

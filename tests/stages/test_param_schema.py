@@ -54,8 +54,16 @@ def test_the_library_enqueue_checks_params_too(store, params):
 
 
 def test_kinds_without_params_refuse_any():
-    with pytest.raises(UserError, match="train takes no param 'preset'; valid params: none"):
-        check_params("train", {"preset": "small"})
+    with pytest.raises(UserError, match="sync takes no param 'preset'; valid params: none"):
+        check_params("sync", {"preset": "small"})
+
+
+@pytest.mark.parametrize("kind, params", [("train", {"lr": float("nan")}), ("train", {"preset": "huge"}),
+                                          ("train", {"from": "../x"}), ("eval", {"games": 0}),
+                                          ("eval", {"opponents": "random,,x"}), ("promote", {"model": "best"})])
+def test_lifecycle_kinds_check_their_params(kind, params):
+    with pytest.raises(UserError):
+        check_params(kind, params)
 
 
 def test_resolve_fills_settings_and_fixed_defaults():

@@ -1,0 +1,1 @@
+"""Training: datasets streamed from NPZ shards, the training loop, its checkpoints."""

@@ -1,0 +1,227 @@
+"""The model lifecycle end to end, with real processes: eval, promote, rollback, kills, races, refusals."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from ringrift_testing import PYTHON, run_cli
+from ringrift_cli.store import queue as q
+from ringrift_cli.store.events import recent_events
+from ringrift_cli.store.matches import matches_for
+from ringrift_cli.store.models import best_model, list_models
+
+FAST = {"promote.min_games": "2", "eval.simulations": "2", "eval.parallel_games": "4",
+        "promote.sprt_max_games": "2", "queue.backoff_base_seconds": "0"}
+
+
+def cli_json(*args):
+    result = run_cli(*args, "--json")
+    assert result.exit_code in (0, 1, 3), result.output
+    return json.loads(result.output)
+
+
+def settings(**values):
+    for key, value in {**FAST, **values}.items():
+        assert run_cli("config", "set", key, str(value)).exit_code == 0
+
+
+@pytest.fixture
+def trained(home):
+    """A data root with samples and one tiny candidate model."""
+    settings()
+    cli_json("selfplay", "hex8_2p", "--games", "6", "--sims", "4", "--seed", "2", "--model", "none")
+    cli_json("export", "hex8_2p")
+    return cli_json("train", "hex8_2p", "--preset", "tiny", "--epochs", "1", "--from", "scratch", "--seed", "1",
+                    "--device", "cpu")
+
+
+def test_pipeline_produces_a_promotable_model_and_selfplay_uses_it(ctx, trained):
+    settings(**{"promote.floor_random_2p": 0, "promote.floor_heuristic_2p": 0})
+    evaluated = cli_json("eval", "hex8_2p", "--opponents", "random,heuristic", "--games", "2", "--device", "cpu")
+    assert evaluated["games"] == 4 and set(evaluated["scores"]) == {"random", "heuristic"}
+    rows = matches_for(ctx.store, "hex8_2p")
+    assert len(rows) == 4 and {r.players for r in rows if "random" in r.players} == {
+        (trained["model_id"], "random"), ("random", trained["model_id"])}  # seats rotate
+    promoted = cli_json("promote", "hex8_2p", "--device", "cpu")
+    assert promoted["decision"] == "promoted" and promoted["previous_best"] is None
+    assert best_model(ctx.store, "hex8_2p").id == trained["model_id"]
+    assert [e.payload["model_id"] for e in recent_events(ctx.store, 3, "model_promoted")] == [trained["model_id"]]
+    game = cli_json("selfplay", "hex8_2p", "--games", "1", "--sims", "2", "--model", "best")
+    from ringrift_cli.store.game_records import read_games
+
+    assert read_games(ctx.home.root / game["path"])[1][0].model == trained["model_id"]
+    # The next training warm-starts from the best; its gate then includes the SPRT against it.
+    second = cli_json("train", "hex8_2p", "--epochs", "1", "--seed", "2", "--device", "cpu")
+    assert second["parent_id"] == trained["model_id"]
+    cli_json("eval", "hex8_2p", "--opponents", "random,heuristic", "--games", "2", "--device", "cpu")
+    decided = cli_json("promote", "hex8_2p", "--device", "cpu")
+    assert decided["model_id"] == second["model_id"] and "sprt" in decided["evidence"]
+    statuses = {m.id: m.status for m in list_models(ctx.store, "hex8_2p")}
+    assert list(statuses.values()).count("best") == 1
+    shown = json.loads(run_cli("models", "show", second["model_id"][:10], "--json").output)
+    assert shown["lineage"]["parent_id"] == trained["model_id"] and shown["file_ok"] and shown["elo"]
+    elo = cli_json("elo", "hex8_2p")
+    assert {r["player"] for r in elo["ratings"]} >= {"random", "heuristic", trained["model_id"]}
+
+
+def test_promote_without_enough_recorded_games_changes_nothing_and_says_what_to_run(ctx, trained):
+    result = run_cli("promote", "hex8_2p")
+    assert result.exit_code == 3 and "ringrift eval hex8_2p" in result.output
+    assert list_models(ctx.store, "hex8_2p")[0].status == "candidate"
+
+
+def test_rejected_candidate_is_recorded_with_its_reason(ctx, trained):
+    settings(**{"promote.floor_random_2p": 1.0, "promote.floor_heuristic_2p": 1.0})  # every game must be won
+    cli_json("eval", "hex8_2p", "--opponents", "random,heuristic", "--games", "2", "--device", "cpu")
+    result = run_cli("promote", "hex8_2p", "--device", "cpu", "--json")
+    out = json.loads(result.output)
+    assert result.exit_code == 1 and out["decision"] == "rejected"
+    (model,) = list_models(ctx.store, "hex8_2p")
+    assert model.status == "rejected" and "floor" in model.reason and model.evidence["baselines"]
+    assert run_cli("promote", "hex8_2p", "--model", model.id).exit_code == 2  # no longer a candidate
+
+
+def test_tampered_and_code_carrying_model_files_are_refused(ctx, home, trained, tmp_path):
+    path = home / trained["path"]
+    data = bytearray(path.read_bytes())
+    data[200] ^= 0xFF
+    path.write_bytes(bytes(data))
+    jobs_before = len(q.list_jobs(ctx.store))
+    for args in (["eval", "hex8_2p", "--model", trained["model_id"][:12]],
+                 ["selfplay", "hex8_2p", "--games", "1", "--model", trained["model_id"][:12]],
+                 ["train", "hex8_2p", "--from", trained["model_id"][:12]]):
+        result = run_cli(*args)
+        assert result.exit_code == 2 and "sha256" in result.output and path.name in result.output, args
+    assert len(q.list_jobs(ctx.store)) - jobs_before <= 1  # selfplay checks inside its job; eval and train before
+    listed = json.loads(run_cli("models", "ls", "--json").output)["models"]
+    assert listed[0]["file_ok"] is False
+
+    import torch
+
+    marker = tmp_path / "ran"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    torch.save({"format": "ringrift-model", "payload": Evil()}, tmp_path / "evil.pt")
+    result = run_cli("selfplay", "hex8_2p", "--games", "1", "--model", str(tmp_path / "evil.pt"))
+    assert result.exit_code == 2 and "evil.pt" in result.output and not marker.exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["eval", "hex8_2p", "--model", "deadbeef"], "no model"),
+    (["eval", "hex8_2p", "--games", "0"], "games"),
+    (["eval", "square8_2p"], "no candidate"),
+    (["promote", "hex8_2p", "--model", "0123abcd"], "no model"),
+    (["train", "hex8_2p", "--lr", "nan"], "lr"),
+    (["promote", "hex8_2p", "--rollback"], "no best model"),
+])
+def test_bad_input_exits_2_with_one_line_and_changes_nothing(ctx, args, message):
+    jobs_before = q.list_jobs(ctx.store)
+    result = run_cli(*args)
+    assert result.exit_code == 2 and message in result.output
+    assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
+    assert q.list_jobs(ctx.store) == jobs_before
+
+
+def test_candidate_of_another_config_is_refused(ctx, trained):
+    with ctx.store.write() as db:
+        db.execute("UPDATE models SET encoder_version = 999")
+    result = run_cli("eval", "hex8_2p")
+    assert result.exit_code == 2 and "encoder version 999" in result.output
+
+
+def wait_for(check, seconds: float, proc) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if check():
+            return
+        if proc.poll() is not None:
+            raise AssertionError(f"process ended early: {proc.stderr.read().decode()[-500:]}")
+        time.sleep(0.2)
+    raise AssertionError("timed out")
+
+
+@pytest.mark.slow
+def test_killed_eval_resumes_without_recording_a_game_twice(ctx, trained, subprocess_env):
+    settings(**{"queue.lease_seconds": 2})
+    proc = subprocess.Popen([PYTHON, "-m", "ringrift_cli", "eval", "hex8_2p", "--opponents", "random", "--games",
+                             "10", "--parallel", "2", "--device", "cpu", "--seed", "4"],
+                            env=subprocess_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wait_for(lambda: len(matches_for(ctx.store, "hex8_2p")) >= 2, 120, proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    kept = {(m.game_index, m.seed) for m in matches_for(ctx.store, "hex8_2p")}
+    assert 2 <= len(kept) < 10
+    time.sleep(2.2)  # the lease passes
+    rescue = subprocess.run([PYTHON, "-m", "ringrift_cli", "worker", "--kinds", "eval"], env=subprocess_env,
+                            capture_output=True, text=True, timeout=300)
+    assert rescue.returncode == 0, rescue.stderr
+    rows = matches_for(ctx.store, "hex8_2p")
+    assert len(rows) == 10 and sorted(r.game_index for r in rows) == list(range(10))
+    assert kept <= {(r.game_index, r.seed) for r in rows}  # the recorded games were kept, not replayed
+    (job,) = [j for j in q.list_jobs(ctx.store) if j.kind == "eval"]
+    assert job.status == "done" and job.attempts == 2 and job.result["games"] == 10
+
+
+@pytest.mark.slow
+def test_killed_train_resumes_from_its_checkpoint_and_registers_once(ctx, home, trained, subprocess_env):
+    settings(**{"queue.lease_seconds": 2})
+    proc = subprocess.Popen([PYTHON, "-m", "ringrift_cli", "train", "hex8_2p", "--from", "scratch", "--preset", "tiny",
+                             "--epochs", "30", "--batch", "16", "--device", "cpu", "--seed", "5"],
+                            env=subprocess_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    job_id = trained_job_id = None
+    checkpoint = None
+
+    def epoch_done() -> bool:
+        nonlocal checkpoint
+        jobs = [j for j in q.list_jobs(ctx.store) if j.kind == "train" and j.status == "claimed"]
+        if jobs:
+            checkpoint = home / "runs" / str(jobs[0].id) / "checkpoint.pt"
+        return checkpoint is not None and checkpoint.exists()
+
+    wait_for(epoch_done, 120, proc)
+    time.sleep(0.5)  # into the next epoch
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    del job_id, trained_job_id
+    assert len(list_models(ctx.store, "hex8_2p")) == 1  # nothing half-written registered
+    assert len(list((home / "models" / "hex8_2p").glob("*.pt"))) == 1
+    time.sleep(2.2)
+    rescue = subprocess.run([PYTHON, "-m", "ringrift_cli", "worker", "--kinds", "train", "--json"],
+                            env=subprocess_env, capture_output=True, text=True, timeout=600)
+    assert rescue.returncode == 0, rescue.stderr
+    (job,) = [j for j in q.list_jobs(ctx.store) if j.kind == "train" and j.attempts == 2]
+    assert job.status == "done" and job.result["resumed_from_epoch"] >= 1
+    assert len(list_models(ctx.store, "hex8_2p")) == 2
+
+
+@pytest.mark.slow
+def test_concurrent_promotions_leave_exactly_one_best(ctx, home, trained, subprocess_env):
+    settings(**{"promote.floor_random_2p": 0, "promote.floor_heuristic_2p": 0})
+    other = cli_json("train", "hex8_2p", "--from", "scratch", "--preset", "tiny", "--epochs", "1", "--seed", "9",
+                     "--device", "cpu")
+    for model in (trained["model_id"], other["model_id"]):
+        cli_json("eval", "hex8_2p", "--model", model, "--opponents", "random,heuristic", "--games", "2",
+                 "--device", "cpu")
+    procs = [subprocess.Popen([PYTHON, "-m", "ringrift_cli", "promote", "hex8_2p", "--model", model, "--device", "cpu"],
+                              env=subprocess_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for model in (trained["model_id"], other["model_id"])]
+    seen_best = set()
+    while any(p.poll() is None for p in procs):
+        count = ctx.store.read("SELECT count(*) FROM models WHERE status = 'best'")[0][0]
+        seen_best.add(count)
+        time.sleep(0.05)
+    assert seen_best <= {0, 1}
+    assert ctx.store.read("SELECT count(*) FROM models WHERE status = 'best'")[0][0] == 1
+    codes = sorted(p.returncode for p in procs)
+    # The loser either finds the best changed under it (exit 2; its job is retried and the gate then runs
+    # against the new best) or, starting later, runs the SPRT against the winner (promoted or rejected).
+    assert codes[0] == 0 and codes[1] in (0, 1, 2)

@@ -81,7 +81,7 @@ def policy_cross_entropy(logits: torch.Tensor, targets: list, rows: np.ndarray) 
 def train(net, data: dict, rows: np.ndarray, epochs: int, batch: int = 128) -> None:
     optimiser = torch.optim.Adam(net.parameters(), lr=1e-3, weight_decay=1e-4)
     rng = np.random.default_rng(0)
-    for epoch in range(epochs):
+    for _ in range(epochs):
         net.train()
         order = rng.permutation(rows)
         for start in range(0, len(order), batch):

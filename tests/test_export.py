@@ -208,7 +208,7 @@ def test_value_blend_mixes_the_search_value_into_searched_samples(ctx, home, rec
 
 
 def test_shard_with_out_of_range_policy_weights_is_refused(home, recorded, tmp_path):
-    from ringrift_cli.ai.samples import SampleShard, write_shard
+    from ringrift_cli.ai.samples import write_shard
 
     shard = read_shard(home / cli_json("export", "square8_2p")["shards"][0]["path"])
     shard.arrays["policy_weight"][0] = 1.5

@@ -143,7 +143,7 @@ def test_a_simulated_week_keeps_every_invariant(home):
         for key, value in SETTINGS.items():
             store_setting(ctx.store, key, value)
     serial = [0]
-    opened, closed_after = set(), set()
+    opened = set()
     with open_context(home) as ctx:
         knobs = loop_settings(ctx.setting)
         t = T0

@@ -79,3 +79,17 @@ def test_reap_command_returns_expired_jobs(home):
     time.sleep(1.1)
     reaped = as_json(run_cli("queue", "reap", "--json"))
     assert [(r["id"], r["status"]) for r in reaped] == [(job["id"], "queued")]
+
+
+def test_queue_ls_keeps_whole_cells_at_80_columns(home, subprocess_env):
+    import subprocess
+
+    from ringrift_testing import PYTHON
+
+    for args in (["selfplay", "square19_4p"], ["export", "hexagonal_3p"]):
+        assert run_cli("queue", "add", *args).exit_code == 0
+    out = subprocess.run([PYTHON, "-m", "ringrift_cli", "queue", "ls"], env={**subprocess_env, "COLUMNS": "80"},
+                         capture_output=True, text=True, check=True).stdout
+    assert all(len(line) <= 80 for line in out.splitlines())
+    for cell in ("selfplay", "square19_4p", "hexagonal_3p", "queued"):
+        assert cell in out

@@ -82,3 +82,8 @@ def test_example_state_file_has_current_schema(tmp_path):
     result = run_cli("status", "--home", str(copy), "--json")
     assert result.exit_code == 0, result.output
     assert '"dead"' in result.output and "CUDA out of memory" in result.output
+
+
+def test_cli_docs_list_each_groups_commands_once():
+    for section in render_cli_docs().split("\n## ")[1:]:
+        assert section.count("Commands:") <= 1, section.splitlines()[0]

@@ -74,6 +74,9 @@ def test_moves_carry_visit_distributions_and_search_values(home):
 def test_baseline_evaluators_and_bootstrap_without_a_model(home, model, recorded):
     result = selfplay_json("hex8_2p", "--games", "1", "--sims", "4", "--model", model)
     assert read_games(home / result["path"])[1][0].model == recorded
+    said = {"random": "random evaluator", "heuristic": "heuristic evaluator",
+            "best": "heuristic evaluator (no best model for hex8_2p yet)"}[model]
+    assert said in result["searched_with"]
 
 
 def test_same_seed_plays_same_games(home):

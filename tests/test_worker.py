@@ -121,3 +121,26 @@ def test_worker_says_why_a_job_failed(ctx, monkeypatch):
     job = enqueue(ctx.store, kind="export", max_attempts=1)
     out = run_cli("worker", "--plugin", "plugin_slow", "--kinds", "export").output
     assert f"failed job {job.id}: export hex8_2p (attempt 1): RuntimeError: export exploded (now dead)" in out
+
+
+def test_worker_gives_each_job_its_own_progress_callback(ctx):
+    from contextlib import contextmanager
+
+    from ringrift_cli.stages.worker import run_worker
+    from ringrift_cli.store.queue import JobSpec, enqueue
+
+    seen = []
+
+    def handler(job, jctx):
+        jctx.progress(1, 2, "half")
+        return {"ok": True}
+
+    @contextmanager
+    def recorder(job):
+        yield lambda done, total, detail: seen.append((job.id, done, total, detail))
+
+    first, _ = enqueue(ctx.store, JobSpec(kind="export", config_key="hex8_2p"))
+    second, _ = enqueue(ctx.store, JobSpec(kind="export", config_key="square8_2p"))
+    report = run_worker(ctx, {"export": handler}, worker="w", kinds=("export",), progress_for=recorder)
+    assert report.done == [first.id, second.id]
+    assert seen == [(first.id, 1, 2, "half"), (second.id, 1, 2, "half")]

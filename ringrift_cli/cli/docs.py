@@ -28,10 +28,8 @@ def plain_help(command: click.Command, path: list[str]) -> str:
     """Click's plain-text help (not Typer's rich panels, which depend on the terminal)."""
     ctx = click.Context(command, info_name=" ".join(path), terminal_width=WIDTH, max_content_width=WIDTH)
     formatter = ctx.make_formatter()
+    # A group's own format_options already lists its subcommands.
     click.Command.format_help(command, ctx, formatter)
-    if isinstance(command, click.Group):
-        # Click's Group.format_commands lists subcommands; call it unbound for the same reason.
-        click.Group.format_commands(command, ctx, formatter)
     return formatter.getvalue().rstrip() + "\n"
 
 

@@ -14,7 +14,7 @@ from ..store.status import dead_jobs
 from ..settings import lease_bounds, setting_for
 from .options import (ClaimOption, whole_number, HomeOption, JsonOption, LeaseOption, WorkerOption, parse_duration,
                       parse_json_object)
-from .render import age, clock, console, print_json, short, table
+from .render import age, clock, console, fitted_table, print_json, short, table
 
 queue_app = typer.Typer(help="Add, inspect, claim and finish jobs in the work-queue.", no_args_is_help=True)
 
@@ -67,11 +67,11 @@ def ls(
     if json_output:
         print_json([job.to_dict() for job in rows])
         return
-    out = table(f"jobs ({len(rows)} shown)", ["id", "kind", "config", "status", "prio", "attempts", "worker", "updated", "error"])
-    for job in rows:
-        out.add_row(str(job.id), job.kind, job.config_key, job.status, str(job.priority),
-                    f"{job.attempts}/{job.max_attempts}", job.claimed_by or "", age(job.updated_at), short(job.error, 40))
-    console().print(out)
+    cells = [[str(job.id), job.kind, job.config_key, job.status, str(job.priority), f"{job.attempts}/{job.max_attempts}",
+              age(job.updated_at), job.claimed_by or "", short(job.error, 40)] for job in rows]
+    console().print(fitted_table(f"jobs ({len(rows)} shown)",
+                                 ["id", "kind", "config", "status", "prio", "tries", "updated", "worker", "error"],
+                                 cells, flexible=("worker", "error")))
 
 
 @queue_app.command("show")

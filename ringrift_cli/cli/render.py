@@ -41,6 +41,28 @@ def table(title: str, columns: list[str]):
     return result
 
 
+def fitted_table(title: str, columns: list[str], rows: list[list[str]], flexible: tuple[str, ...] = (),
+                 width: int | None = None):
+    """A table whose columns keep their whole cells on a narrow terminal; only the ``flexible``
+    ones (free text such as an error) share what width is left, cut with an ellipsis."""
+    from rich.table import Table
+
+    widths = [max([len(column), *(len(row[index]) for row in rows)]) for index, column in enumerate(columns)]
+    fixed = sum(w for w, column in zip(widths, columns) if column not in flexible)
+    total = width if width is not None else console().width
+    spare = max(0, total - fixed - 3 * len(columns) - 1)  # three border/padding cells per column
+    share = max(2, spare // max(1, len(flexible)))
+    result = Table(title=title, title_justify="left", expand=False)
+    for column, cell_width in zip(columns, widths):
+        if column in flexible:
+            result.add_column(column, overflow="ellipsis", no_wrap=True, max_width=share)
+        else:
+            result.add_column(column, no_wrap=True, min_width=cell_width)
+    for row in rows:
+        result.add_row(*row)
+    return result
+
+
 def clock(ts: float | None) -> str:
     if ts is None:
         return "-"

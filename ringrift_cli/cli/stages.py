@@ -58,6 +58,7 @@ def selfplay(
     else:
         typer.echo(f"job {job.id}: {result['games']} games, {result['moves']} moves in {seconds:.1f}s "
                    f"({result['moves'] / max(seconds, 1e-9):.0f} moves/s) -> {result['path']}")
+        typer.echo(f"searched with {result['searched_with']}")
 
 
 def export(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from typing import Annotated, Optional
 
 import typer
@@ -12,7 +14,7 @@ from ..keys import STAGES, check_worker_name, parse_stage_list
 from ..stages.handlers import load_handlers, plugin_modules
 from ..stages.worker import default_worker_name, run_worker
 from .options import HomeOption, JsonOption, LeaseOption, whole_number
-from .render import print_json, short
+from .render import print_json, progress_bar, short
 
 
 def worker(
@@ -40,9 +42,13 @@ def worker(
             line += f": {short(job.error, 200)} (now {job.status})"
         typer.echo(line)
 
+    def bar(job):
+        return progress_bar(f"job {job.id} {job.kind} {job.config_key}", "",
+                            enabled=not json_output and sys.stdout.isatty())
+
     with open_context(home) as ctx:
         report = run_worker(ctx, handlers, worker=worker_name, kinds=runnable,
-                            max_jobs=max_jobs, lease_seconds=lease, on_event=say)
+                            max_jobs=max_jobs, lease_seconds=lease, on_event=say, progress_for=bar)
     if json_output:
         print_json({"worker": worker_name, **report.__dict__})
     else:

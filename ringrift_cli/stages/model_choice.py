@@ -42,6 +42,20 @@ def load_evaluator(ctx: Context, config_key: str, spec: str, device: str = "cpu"
     return net_evaluator(registered_model_path(ctx, model.id), config_key, device), model.id
 
 
+def describe_choice(ctx: Context, config_key: str, spec: str) -> str:
+    """What ``spec`` will search with, in words (so `best` before a first model says so)."""
+    if spec in ("none", "heuristic"):
+        return "the heuristic evaluator"
+    if spec == "random":
+        return "the random evaluator (uniform priors, even values)"
+    if spec == "best":
+        model = best_model(ctx.store, config_key)
+        if model is None:
+            return f"the heuristic evaluator (no best model for {config_key} yet)"
+        return f"the best model {model.id[:12]}"
+    return f"model {spec}"
+
+
 def registered_model_path(ctx: Context, model_id: str) -> Path:
     model = get_model(ctx.store, model_id)
     artifact = get_artifact(ctx.store, model.artifact_id)

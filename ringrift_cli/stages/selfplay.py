@@ -20,7 +20,7 @@ from ..store.events import append_event
 from ..store.game_records import count_games, finish_shard, open_shard, recorded_indices, shard_meta, write_game
 from ..store.queue import Job, check_held_in
 from .handlers import JobContext
-from .model_choice import load_evaluator
+from .model_choice import describe_choice, load_evaluator
 from .params import selfplay_params
 
 
@@ -41,7 +41,8 @@ def selfplay_handler(job: Job, jctx: JobContext) -> dict:
         # Removed while held: anyone still waiting on it finds the shard finished and
         # registered, and registering again is a no-op.
         lock.unlink(missing_ok=True)
-    return {**result, "seed": params.seed, **({"set_aside": set_aside} if set_aside else {})}
+    return {**result, "seed": params.seed, "searched_with": describe_choice(jctx.context, job.config_key, params.model),
+            **({"set_aside": set_aside} if set_aside else {})}
 
 
 def record_games(job: Job, jctx: JobContext, params, final: Path) -> str | None:

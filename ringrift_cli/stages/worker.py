@@ -11,8 +11,9 @@ import os
 import socket
 import threading
 import traceback
+from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, ContextManager
 
 from ..context import Context
 from ..errors import UserError, is_disk_full
@@ -42,8 +43,12 @@ def run_worker(
     max_jobs: int | None = None,
     lease_seconds: float | None = None,
     on_event: Callable[[str, Job], None] = lambda what, job: None,
+    progress_for: Callable[[Job], ContextManager] = lambda job: nullcontext(lambda done, total, detail: None),
 ) -> WorkerReport:
-    """Run jobs of ``kinds`` (only those with a handler) until none is claimable."""
+    """Run jobs of ``kinds`` (only those with a handler) until none is claimable.
+
+    ``progress_for(job)`` gives a context manager yielding the job's progress callback
+    (a terminal draws a bar with it)."""
     policy = context.queue_policy()
     lease = lease_seconds or policy.lease_seconds
     interval = lease * context.setting("worker.heartbeat_fraction")
@@ -58,7 +63,9 @@ def run_worker(
     job = claim(store, worker, runnable, policy, lease_seconds=lease) if runnable and wants_more() else None
     while job is not None:
         on_event("claimed", job)
-        result, error = run_handler_releasing(context, handlers[job.kind], job, worker, policy, lease, interval)
+        with progress_for(job) as progress:
+            result, error = run_handler_releasing(context, handlers[job.kind], job, worker, policy, lease,
+                                                  interval, progress)
         handled += 1
         next_kinds = runnable if wants_more() else ()
         next_job, finished = None, job

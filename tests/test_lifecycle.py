@@ -175,9 +175,8 @@ def test_killed_eval_resumes_without_recording_a_game_twice(ctx, trained, subpro
 def test_killed_train_resumes_from_its_checkpoint_and_registers_once(ctx, home, trained, subprocess_env):
     settings(**{"queue.lease_seconds": 2})
     proc = subprocess.Popen([PYTHON, "-m", "ringrift_cli", "train", "hex8_2p", "--from", "scratch", "--preset", "tiny",
-                             "--epochs", "30", "--batch", "16", "--device", "cpu", "--seed", "5"],
+                             "--epochs", "3", "--batch", "16", "--device", "cpu", "--seed", "5"],
                             env=subprocess_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    job_id = trained_job_id = None
     checkpoint = None
 
     def epoch_done() -> bool:
@@ -188,10 +187,9 @@ def test_killed_train_resumes_from_its_checkpoint_and_registers_once(ctx, home, 
         return checkpoint is not None and checkpoint.exists()
 
     wait_for(epoch_done, 120, proc)
-    time.sleep(0.5)  # into the next epoch
+    time.sleep(0.3)  # into the next epoch
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    del job_id, trained_job_id
     assert len(list_models(ctx.store, "hex8_2p")) == 1  # nothing half-written registered
     assert len(list((home / "models" / "hex8_2p").glob("*.pt"))) == 1
     time.sleep(2.2)

@@ -70,10 +70,12 @@ def test_pipeline_produces_a_promotable_model_and_selfplay_uses_it(ctx, trained)
     assert {r["player"] for r in elo["ratings"]} >= {"random", "heuristic", trained["model_id"]}
 
 
-def test_promote_without_enough_recorded_games_changes_nothing_and_says_what_to_run(ctx, trained):
-    result = run_cli("promote", "hex8_2p")
-    assert result.exit_code == 3 and "ringrift eval hex8_2p" in result.output
-    assert list_models(ctx.store, "hex8_2p")[0].status == "candidate"
+def test_promote_plays_the_baseline_games_eval_did_not_record(ctx, trained):
+    settings(**{"promote.floor_random_2p": 0, "promote.floor_heuristic_2p": 0})
+    result = cli_json("promote", "hex8_2p", "--device", "cpu")
+    assert result["decision"] == "promoted"
+    rows = matches_for(ctx.store, "hex8_2p")
+    assert sum("random" in r.players for r in rows) == 2 and sum("heuristic" in r.players for r in rows) == 2
 
 
 def test_rejected_candidate_is_recorded_with_its_reason(ctx, trained):

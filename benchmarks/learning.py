@@ -66,9 +66,10 @@ def main() -> None:
         games += played["games"]
         exported = rr(home, "export", CONFIG)
         samples += exported.get("samples", 0)
-        train_args = ["--epochs", str(args.epochs), "--seed", str(iteration)]
+        # --preset applies when there is no best model yet (the first iterations): then it trains from scratch.
+        train_args = ["--epochs", str(args.epochs), "--seed", str(iteration), "--preset", args.preset]
         if iteration == 1:
-            train_args += ["--from", "scratch", "--preset", args.preset]
+            train_args += ["--from", "scratch"]
         trained = rr(home, "train", CONFIG, *train_args)
         evaluated = rr(home, "eval", CONFIG, "--model", trained["model_id"], "--opponents", "random,heuristic")
         decided = rr(home, "promote", CONFIG, "--model", trained["model_id"])

@@ -84,7 +84,7 @@ def main() -> None:
                                encoder_version=ENCODER_VERSION, policy_size=encoder.policy_size,
                                symmetries=symmetries, rng=np.random.default_rng(epoch))
 
-    held = list(batches(-1))  # the bare loop's batches, materialised once
+    held = list(batches(1000))  # the bare loop's batches, materialised once
     for batch in held[:2]:
         step(net, optimizer, batch, device)  # warm-up
     pipeline, bare = [], []

@@ -70,10 +70,12 @@ def test_pipeline_produces_a_promotable_model_and_selfplay_uses_it(ctx, trained)
     assert {r["player"] for r in elo["ratings"]} >= {"random", "heuristic", trained["model_id"]}
 
 
-def test_promote_without_enough_recorded_games_changes_nothing_and_says_what_to_run(ctx, trained):
-    result = run_cli("promote", "hex8_2p")
-    assert result.exit_code == 3 and "ringrift eval hex8_2p" in result.output
-    assert list_models(ctx.store, "hex8_2p")[0].status == "candidate"
+def test_promote_plays_the_baseline_games_eval_did_not_record(ctx, trained):
+    settings(**{"promote.floor_random_2p": 0, "promote.floor_heuristic_2p": 0})
+    result = cli_json("promote", "hex8_2p", "--device", "cpu")
+    assert result["decision"] == "promoted"
+    rows = matches_for(ctx.store, "hex8_2p")
+    assert sum("random" in r.players for r in rows) == 2 and sum("heuristic" in r.players for r in rows) == 2
 
 
 def test_rejected_candidate_is_recorded_with_its_reason(ctx, trained):
@@ -175,9 +177,8 @@ def test_killed_eval_resumes_without_recording_a_game_twice(ctx, trained, subpro
 def test_killed_train_resumes_from_its_checkpoint_and_registers_once(ctx, home, trained, subprocess_env):
     settings(**{"queue.lease_seconds": 2})
     proc = subprocess.Popen([PYTHON, "-m", "ringrift_cli", "train", "hex8_2p", "--from", "scratch", "--preset", "tiny",
-                             "--epochs", "30", "--batch", "16", "--device", "cpu", "--seed", "5"],
+                             "--epochs", "3", "--batch", "16", "--device", "cpu", "--seed", "5"],
                             env=subprocess_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    job_id = trained_job_id = None
     checkpoint = None
 
     def epoch_done() -> bool:
@@ -188,10 +189,9 @@ def test_killed_train_resumes_from_its_checkpoint_and_registers_once(ctx, home, 
         return checkpoint is not None and checkpoint.exists()
 
     wait_for(epoch_done, 120, proc)
-    time.sleep(0.5)  # into the next epoch
+    time.sleep(0.3)  # into the next epoch
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    del job_id, trained_job_id
     assert len(list_models(ctx.store, "hex8_2p")) == 1  # nothing half-written registered
     assert len(list((home / "models" / "hex8_2p").glob("*.pt"))) == 1
     time.sleep(2.2)

@@ -14,7 +14,6 @@ together, so a network player's leaves share one evaluator call.
 
 from __future__ import annotations
 
-import math
 import random
 from dataclasses import dataclass
 from typing import Callable, Iterator
@@ -22,9 +21,10 @@ from typing import Callable, Iterator
 import numpy as np
 
 from ..game import GameState, Move, apply_move_inplace, final_ranks, initial_state, legal_moves
-from .batch_search import pick_move, search_positions
-from .mcts import Search, SearchSettings
 from ..settings import default_of
+from .batch_search import pick_move, search_positions
+from .intervals import wilson_interval
+from .mcts import Search, SearchSettings
 from .players import PlayerSpec, baseline_player, search_evaluator
 from .selfplay import game_finished, game_seed
 
@@ -155,14 +155,7 @@ def summarize(names: list[str], results: list[GameResult]) -> list[PlayerSummary
             row.losses += score == 0
         if scores:
             row.score = sum(scores) / len(scores)
-            row.ci95 = wilson_interval(row.score, len(scores))
+            row.ci95 = wilson_interval(row.score * len(scores), len(scores))  # a draw counts half
         rows.append(row)
     return rows
 
-
-def wilson_interval(score: float, games: int, z: float = 1.96) -> tuple[float, float]:
-    """The 95% Wilson interval of a mean score over ``games`` (a draw counting half): unlike the normal
-    approximation it does not shrink to a point at 0 or 1 after a few games."""
-    centre = (score + z * z / (2 * games)) / (1 + z * z / games)
-    half = z * math.sqrt(score * (1 - score) / games + z * z / (4 * games * games)) / (1 + z * z / games)
-    return max(0.0, centre - half), min(1.0, centre + half)

@@ -104,9 +104,9 @@ def promote(
     home: HomeOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Apply the promotion gate to a candidate: floors against random and heuristic (from the games eval
-    recorded), then an SPRT against the best model (playing head-to-head games until it decides).
-    Exit 0 when promoted, 1 when rejected, 3 when eval must record more games first (nothing changed)."""
+    """Apply the promotion gate to a candidate: floors against random and heuristic (over the games eval
+    recorded, playing any still missing), then an SPRT against the best model (playing head-to-head games
+    until it decides). Exit 0 when promoted, 1 when rejected."""
     from ..stages.promote import check_promote_inputs, rollback as roll_back
 
     if rollback:
@@ -127,7 +127,7 @@ def promote(
     else:
         typer.echo(f"job {job.id}: model {result['model_id'][:12]} {result['decision']}: {result['reason']}")
     if result["decision"] != "promoted":
-        raise typer.Exit(3 if result["decision"] == "undecided" else 1)
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

@@ -85,6 +85,12 @@ def bound_text(bound: float) -> str:
 DEVICE_PATTERN = r"auto|cpu|mps|cuda(:\d{1,2})?"
 OPPONENTS_PATTERN = r"(random|heuristic|best|[0-9a-f]{4,64})(,(random|heuristic|best|[0-9a-f]{4,64})){0,15}"
 
+# Params that train, eval and promote share.
+AUTO_DEVICE = Param("device", "Torch device: auto (cuda when present), cpu, cuda or cuda:N", type=str, default="auto",
+                    pattern=DEVICE_PATTERN)
+CANDIDATE_MODEL = Param("model", "candidate (the newest), or a model id (or unique prefix)", type=str,
+                        default="candidate", pattern=r"candidate|[0-9a-f]{4,64}")
+
 SCHEMAS: dict[str, tuple[Param, ...]] = {
     "selfplay": (
         Param("games", "Games to play (one games shard)", minimum=1, maximum=100_000, default=100),
@@ -118,31 +124,26 @@ SCHEMAS: dict[str, tuple[Param, ...]] = {
         Param("batch_size", "Samples per training step", setting="train.batch_size"),
         Param("lr", "Peak learning rate", setting="train.lr"),
         Param("max_samples", "Train on the newest this many samples", setting="train.window_samples"),
-        Param("device", "Torch device: auto (cuda when present), cpu, cuda or cuda:N", type=str, default="auto",
-              pattern=DEVICE_PATTERN),
+        AUTO_DEVICE,
         Param("seed", "Seed of initialisation, shuffling and augmentation", minimum=0, maximum=SEED_MAX,
               default_help="derived from the job"),
     ),
     "eval": (
-        Param("model", "candidate (the newest), or a model id (or unique prefix)", type=str, default="candidate",
-              pattern=r"candidate|[0-9a-f]{4,64}"),
+        CANDIDATE_MODEL,
         Param("opponents", "Comma-separated opponents: random, heuristic, best, or model ids", type=str,
               default="random,heuristic,best", pattern=OPPONENTS_PATTERN),
         Param("games", "Games against each opponent", setting="eval.games"),
         Param("simulations", "Search simulations per move", setting="eval.simulations"),
         Param("parallel", "Games played at once", setting="eval.parallel_games"),
-        Param("device", "Torch device: auto (cuda when present), cpu, cuda or cuda:N", type=str, default="auto",
-              pattern=DEVICE_PATTERN),
+        AUTO_DEVICE,
         Param("seed", "Base seed; game i uses a seed derived from it and i", minimum=0, maximum=SEED_MAX,
               default_help="derived from the job"),
     ),
     "promote": (
-        Param("model", "candidate (the newest), or a model id (or unique prefix)", type=str, default="candidate",
-              pattern=r"candidate|[0-9a-f]{4,64}"),
+        CANDIDATE_MODEL,
         Param("simulations", "Search simulations per move in head-to-head games", setting="eval.simulations"),
         Param("parallel", "Head-to-head games played at once", setting="eval.parallel_games"),
-        Param("device", "Torch device: auto (cuda when present), cpu, cuda or cuda:N", type=str, default="auto",
-              pattern=DEVICE_PATTERN),
+        AUTO_DEVICE,
         Param("seed", "Base seed of the head-to-head games", minimum=0, maximum=SEED_MAX,
               default_help="derived from the job"),
     ),

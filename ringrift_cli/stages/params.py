@@ -41,9 +41,12 @@ def export_params(job: Job, jctx: JobContext) -> ExportParams:
     return ExportParams(**resolve_params("export", job.params, jctx.context.setting))
 
 
-def seed_or_derived(values: dict, job: Job) -> dict:
-    if values["seed"] is None:
-        values["seed"] = int(job.trace_id[:15], 16)  # a retry keeps the trace id, so the seed
+def lifecycle_values(kind: str, params: dict, setting, job: Job | None) -> dict:
+    """The resolved params of a train, eval or promote job; with ``job``, an unset seed is derived
+    from its trace id (which a retry keeps). Without (the CLI's check before enqueueing) it stays None."""
+    values = resolve_params(kind, params, setting)
+    if job is not None and values["seed"] is None:
+        values["seed"] = int(job.trace_id[:15], 16)
     return values
 
 
@@ -63,9 +66,7 @@ DEFAULT_PRESET = "small"
 
 
 def train_params(params: dict, setting, job: Job | None = None) -> TrainParams:
-    values = resolve_params("train", params, setting)
-    if job is not None:
-        seed_or_derived(values, job)
+    values = lifecycle_values("train", params, setting, job)
     values["source"] = values.pop("from")
     return TrainParams(**values)
 
@@ -82,9 +83,7 @@ class EvalParams:
 
 
 def eval_params(params: dict, setting, job: Job | None = None) -> EvalParams:
-    values = resolve_params("eval", params, setting)
-    if job is not None:
-        seed_or_derived(values, job)
+    values = lifecycle_values("eval", params, setting, job)
     values["opponents"] = tuple(dict.fromkeys(values["opponents"].split(",")))
     return EvalParams(**values)
 
@@ -99,7 +98,4 @@ class PromoteParams:
 
 
 def promote_params(params: dict, setting, job: Job | None = None) -> PromoteParams:
-    values = resolve_params("promote", params, setting)
-    if job is not None:
-        seed_or_derived(values, job)
-    return PromoteParams(**values)
+    return PromoteParams(**lifecycle_values("promote", params, setting, job))

@@ -1,11 +1,11 @@
 """The promote stage: the gate applied to a candidate, and the switch of the best model.
 
 The gate (``ai.gate.decide``) reads every recorded game of the config. The
-floors use the games eval recorded against the baselines; with too few, the
-job changes nothing and says which eval to run (``undecided``). The SPRT
-against the best is sequential: this job plays head-to-head games through
-the arena, recording each like eval does, until a bound is crossed or
-``promote.sprt_max_games``. On pass,
+floors use the games eval recorded against the baselines; any still
+missing this job plays itself (stopping once a floor is out of reach). The
+SPRT against the best is sequential: head-to-head games through the arena,
+each recorded like eval's, until a bound is crossed or
+``promote.sprt_max_games``. So ``ringrift promote`` always decides. On pass,
 one transaction retires the old best and makes the candidate best (a
 partial unique index keeps one best per config, and the switch only happens
 if the best is still the one the gate tested against); on fail the
@@ -67,14 +67,27 @@ def promote_handler(job: Job, jctx: JobContext) -> dict:
     settings = gate_settings(jctx.context, players)
     device = resolve_device(params.device)
     decision = current_decision(jctx, job, candidate, best, settings)
+    still = lambda: current_decision(jctx, job, candidate, best, settings).decision == "continue"  # noqa: E731
+    for block, baseline in enumerate(BASELINES, start=1):
+        # Baseline games eval has not recorded yet are played here, stopping as soon as the gate decides
+        # (a floor out of reach ends it early).
+        missing = decision.needed.get(baseline, 0) if decision.decision == "continue" else 0
+        if missing:
+            seats = [Participant(candidate.id, candidate)] + [Participant(baseline)] * (players - 1)
+            jctx.progress(0, missing, f"floor games against {baseline}")
+            play_block(jctx, job, block, seats, missing + len(block_indices(jctx, job, block)), seed=params.seed,
+                       simulations=params.simulations, parallel=params.parallel, device=device,
+                       stop=lambda: not still(),
+                       on_game=lambda done, b=baseline, m=missing: jctx.progress(done, m, f"floor games against {b}"))
+            decision = current_decision(jctx, job, candidate, best, settings)
     if decision.decision == "continue" and set(decision.needed) & set(BASELINES):
-        return undecided(job, candidate, decision)
+        decision = GateDecision("fail", "the gate could not play the baseline games it needs", decision.evidence)
     if decision.decision == "continue":  # the SPRT: head-to-head games until a bound is crossed or the limit
         seats = [Participant(candidate.id, candidate)] + [Participant(best.id, best)] * (players - 1)
         jctx.progress(0, settings.sprt.max_games, f"SPRT against {best.id[:12]}")
         play_block(jctx, job, 0, seats, settings.sprt.max_games, seed=params.seed, simulations=params.simulations,
                    parallel=params.parallel, device=device,
-                   stop=lambda: current_decision(jctx, job, candidate, best, settings).decision != "continue",
+                   stop=lambda: not still(),
                    on_game=lambda done: jctx.progress(done, settings.sprt.max_games, f"SPRT against {best.id[:12]}"))
         decision = current_decision(jctx, job, candidate, best, settings)
         if decision.decision == "continue":
@@ -82,12 +95,11 @@ def promote_handler(job: Job, jctx: JobContext) -> dict:
     return publish_decision(jctx, job, candidate, best, decision)
 
 
-def undecided(job: Job, candidate: Model, decision: GateDecision) -> dict:
-    """Too few recorded games against a baseline: nothing changes; the caller is told what to run."""
-    wanted = ", ".join(f"{count} against {name}" for name, count in decision.needed.items())
-    return {"model_id": candidate.id, "decision": "undecided", "previous_best": None, "evidence": decision.evidence,
-            "reason": f"needs {wanted} more recorded games: run `ringrift eval {job.config_key} --model "
-                      f"{candidate.id[:12]} --opponents {','.join(decision.needed)}`"}
+def block_indices(jctx: JobContext, job: Job, block: int) -> set[int]:
+    from ..store.matches import recorded_game_indices
+    from .matchplay import BLOCK
+
+    return {i for i in recorded_game_indices(jctx.context.store, job.id) if block * BLOCK <= i < (block + 1) * BLOCK}
 
 
 def publish_decision(jctx: JobContext, job: Job, candidate: Model, best: Model | None, decision: GateDecision) -> dict:

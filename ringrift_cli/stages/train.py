@@ -81,7 +81,7 @@ def train_handler(job: Job, jctx: JobContext) -> dict:
     from ..ai.encoding import encoder_for
     from ..ai.net import ModelFileError, load_model, new_net
     from ..train.dataset import exact_symmetries
-    from ..train.loop import TrainSettings, train_network
+    from ..train.loop import train_network
 
     params = train_params(job.params, jctx.context.setting, job)
     plan = plan_training(jctx, job.config_key, params)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ringrift_cli.ai.arena import GameResult, play_match, seating, summarize, wilson_interval
+from ringrift_cli.ai.arena import GameResult, play_match, seating, summarize
+from ringrift_cli.ai.intervals import wilson_interval
 from ringrift_cli.ai.players import PlayerSpec, parse_player, parse_players
 from ringrift_cli.errors import UserError
 
@@ -58,5 +59,5 @@ def test_scores_of_ranks_draws_and_multiplayer_games():
     assert [three.score_of(p) for p in range(3)] == [1.0, 0.0, 0.5]
     rows = summarize(["a", "b", "c"], [three])
     assert [(r.wins, r.draws, r.losses) for r in rows] == [(1, 0, 0), (0, 0, 1), (0, 1, 0)]
-    low, high = wilson_interval(0.5, 100)
+    low, high = wilson_interval(50, 100)
     assert 0.40 < low < 0.41 and 0.59 < high < 0.60

@@ -159,8 +159,11 @@ def run(
 
     Ctrl-C hands running jobs back to the queue.
     """
+    from ..errors import UserError
     from ..loop.run import EndCondition, run_loop
 
+    if iterations is None and not until_promoted and for_ is None:
+        raise UserError("say when to stop: --iterations N, --until-promoted or --for DURATION (e.g. --for 8h)")
     end = EndCondition(iterations=iterations, until_promoted=until_promoted,
                        seconds=parse_duration(for_) if for_ is not None else None)
     summary = run_loop(resolve_home(home), end, workers, live=not json_output and sys.stdout.isatty(),

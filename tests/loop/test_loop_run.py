@@ -45,3 +45,20 @@ def test_ctrl_c_stops_loop_run_and_hands_the_running_job_back(home, subprocess_e
     assert (row["status"], row["attempts"]) == ("queued", 0)
     leftover = subprocess.run(["pgrep", "-f", f"ringrift_cli worker --home {home}"], capture_output=True, text=True)
     assert not leftover.stdout.strip(), f"worker processes outlived loop run: {leftover.stdout}"
+
+
+def test_loop_run_needs_an_end_condition(home):
+    from ringrift_testing import run_cli
+
+    result = run_cli("loop", "run")
+    assert result.exit_code == 2
+    assert "--until-promoted" in result.stderr
+
+
+def test_loop_run_with_one_iteration_ticks_once_and_starts_no_worker(home):
+    from ringrift_testing import run_cli
+
+    result = run_cli("loop", "run", "--iterations", "1", "--json")
+    assert result.exit_code == 0, result.output
+    summary = __import__("json").loads(result.stdout)
+    assert summary["ticks"] == 1 and summary["worker_runs"] == 0

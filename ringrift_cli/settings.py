@@ -70,6 +70,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Share of the search's value in the value target; the rest is the game's result.",
             minimum=0, maximum=1),
     # -- the model lifecycle: train, eval, promote ------------------------------------------
+    Setting("train.preset", str, "small",
+            "Network size of a model trained from scratch: tiny, small, medium or large.", check="preset_name"),
     Setting("train.window_samples", int, 500_000, "Training reads the newest this many samples of a config.",
             minimum=1, maximum=100_000_000),
     Setting("train.epochs", int, 10, "Most epochs of one training run (early stopping may end it sooner).",
@@ -220,7 +222,18 @@ def check_profile_name(key: str, value: str) -> str:
     return value
 
 
-EXTRA_CHECKS = {"config_list": check_config_list, "profile_name": check_profile_name}
+# The network presets (ai/net.py holds their sizes; a test keeps the two lists equal).
+PRESET_NAMES = ("tiny", "small", "medium", "large")
+
+
+def check_preset_name(key: str, value: str) -> str:
+    if value not in PRESET_NAMES:
+        raise UserError(f"{key} must be one of: {', '.join(PRESET_NAMES)}; got {value!r}")
+    return value
+
+
+EXTRA_CHECKS = {"config_list": check_config_list, "profile_name": check_profile_name,
+                "preset_name": check_preset_name}
 
 # Named sets of values that sit between the defaults and ringrift.yaml. Every key must be a
 # setting and every value must pass its checks (a test holds them to it).
@@ -230,10 +243,18 @@ PROFILES: dict[str, dict[str, Any]] = {
         "selfplay.parallel_games": 8,
         "loop.configs": "hex8_2p",
         "loop.selfplay_backlog": 1,
-        "loop.selfplay_games": 24,
-        "loop.export_min_games": 24,
+        "loop.selfplay_games": 32,
+        "loop.export_min_games": 32,
         "loop.export_max_age_seconds": 60.0,
-        "loop.train_min_samples": 1000,
+        "loop.train_min_samples": 2000,
+        "train.preset": "small",
+        "train.epochs": 4,
+        "eval.games": 10,
+        "eval.simulations": 16,
+        "promote.min_games": 10,
+        # A first model promotes once it clearly beats random; beating the hand-written
+        # heuristic takes more data than a ten-minute demonstration has (the default keeps 0.55).
+        "promote.floor_heuristic_2p": 0.0,
     },
 }
 

@@ -97,3 +97,10 @@ def test_an_unknown_profile_is_refused():
 
     with pytest.raises(UserError, match="quickstart"):
         coerce(setting_for("profile"), "turbo")
+
+
+def test_preset_names_are_the_networks_presets():
+    from ringrift_cli.ai.net import PRESETS
+    from ringrift_cli.settings import PRESET_NAMES
+
+    assert set(PRESET_NAMES) == set(PRESETS)

@@ -137,11 +137,13 @@ def units(
     root = resolve_home(home).root.resolve()
     exe = [shutil.which("ringrift")] if shutil.which("ringrift") else [sys.executable, "-m", "ringrift_cli"]
     where = (workdir or Path.cwd()).resolve()
-    for unit in unit_files(root, exe, where):
-        typer.echo(f"# --- {unit.name} (copy to ~/.config/systemd/user/ or /etc/systemd/system/) ---")
-        typer.echo(unit.text)
-    typer.echo("# --- or one crontab line (crontab -e) ---")
+    typer.echo("# Either one crontab line (crontab -e):")
     typer.echo(cron_line(root, exe, where))
+    typer.echo("# or these systemd units, each under its name in /etc/systemd/system/ (or ~/.config/systemd/user/),")
+    typer.echo("# then: systemctl enable --now ringrift-tick.timer ringrift-worker.service")
+    for unit in unit_files(root, exe, where):
+        typer.echo(f"# {unit.name}")
+        typer.echo(unit.text)
 
 
 @loop_app.command("run")
@@ -157,8 +159,11 @@ def run(
 
     Ctrl-C hands running jobs back to the queue.
     """
+    from ..errors import UserError
     from ..loop.run import EndCondition, run_loop
 
+    if iterations is None and not until_promoted and for_ is None:
+        raise UserError("say when to stop: --iterations N, --until-promoted or --for DURATION (e.g. --for 8h)")
     end = EndCondition(iterations=iterations, until_promoted=until_promoted,
                        seconds=parse_duration(for_) if for_ is not None else None)
     summary = run_loop(resolve_home(home), end, workers, live=not json_output and sys.stdout.isatty(),

@@ -119,7 +119,7 @@ SCHEMAS: dict[str, tuple[Param, ...]] = {
         Param("from", "best (warm-start from the best model; from scratch before one exists), scratch, or a model "
               "id (or unique prefix)", type=str, default="best", pattern=r"best|scratch|[0-9a-f]{4,64}"),
         Param("preset", "Network size when training from scratch: tiny, small, medium or large", type=str,
-              pattern=r"tiny|small|medium|large", default_help="the parent's, else small"),
+              pattern=r"tiny|small|medium|large", default_help="the parent's, else setting train.preset"),
         Param("epochs", "Most epochs (early stopping may end sooner)", setting="train.epochs"),
         Param("batch_size", "Samples per training step", setting="train.batch_size"),
         Param("lr", "Peak learning rate", setting="train.lr"),

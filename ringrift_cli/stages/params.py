@@ -53,7 +53,7 @@ def lifecycle_values(kind: str, params: dict, setting, job: Job | None) -> dict:
 @dataclass(frozen=True)
 class TrainParams:
     source: str  # best, scratch or a model id
-    preset: str | None  # None: the parent's (or DEFAULT_PRESET from scratch)
+    preset: str | None  # None: the parent's (or setting train.preset from scratch)
     epochs: int
     batch_size: int
     lr: float
@@ -62,7 +62,6 @@ class TrainParams:
     seed: int | None
 
 
-DEFAULT_PRESET = "small"
 
 
 def train_params(params: dict, setting, job: Job | None = None) -> TrainParams:

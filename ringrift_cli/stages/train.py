@@ -22,7 +22,7 @@ from ..store.events import append_event
 from ..store.models import Model, best_model, find_model, register_model_in
 from ..store.queue import Job, check_held_in
 from .handlers import JobContext
-from .params import DEFAULT_PRESET, TrainParams, train_params
+from .params import TrainParams, train_params
 from .model_choice import registered_model_path
 
 
@@ -95,7 +95,7 @@ def train_handler(job: Job, jctx: JobContext) -> dict:
             raise UserError(f"the parent model {plan.parent.id[:12]} is a {info.preset} network; give --from scratch "
                             f"to train a {params.preset} one")
     else:
-        net, info = new_net(job.config_key, params.preset or DEFAULT_PRESET)
+        net, info = new_net(job.config_key, params.preset or jctx.context.setting("train.preset"))
     settings = train_settings(jctx, params)
     encoder = encoder_for(job.config_key)
     run_dir = jctx.home.data_dir("runs") / str(job.id)

@@ -2,34 +2,34 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from ..remote.hosts_file import load_hosts
-from .options import JsonOption
+from ..home import resolve_home
+from ..remote.hosts_file import Host, find_hosts_file, load_hosts
+from .options import HomeOption, JsonOption
 from .render import console, print_json, table
 
 hosts_app = typer.Typer(help="The machines work can run on (hosts.yaml).", no_args_is_help=True)
 
-HOSTS_ENV = "RINGRIFT_HOSTS"
+HostsOption = Annotated[
+    Optional[Path],
+    typer.Option("--hosts", help="Hosts file. Default: $RINGRIFT_HOSTS, else hosts.yaml in the data root, "
+                 "else ./hosts.yaml.", show_default=False),
+]
 
 
-def hosts_path(given: Path | None) -> Path:
-    """``--hosts``, else ``$RINGRIFT_HOSTS``, else ./hosts.yaml."""
-    return given or Path(os.environ.get(HOSTS_ENV) or "hosts.yaml")
+def read_hosts(given: Path | None, home: Path | None) -> tuple[Path, list[Host]]:
+    path = find_hosts_file(given, resolve_home(home).root)
+    return path, load_hosts(path)
 
 
 @hosts_app.command("ls")
-def ls(
-    hosts: Annotated[Optional[Path], typer.Option("--hosts", help="Hosts file. Default: $RINGRIFT_HOSTS, else ./hosts.yaml.", show_default=False)] = None,
-    json_output: JsonOption = False,
-) -> None:
+def ls(hosts: HostsOption = None, home: HomeOption = None, json_output: JsonOption = False) -> None:
     """Validate the hosts file and list its machines."""
-    path = hosts_path(hosts)
-    entries = load_hosts(path)
+    path, entries = read_hosts(hosts, home)
     if json_output:
         print_json([host.to_dict() for host in entries])
         return

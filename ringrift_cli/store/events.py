@@ -40,6 +40,7 @@ EVENT_SCHEMAS: dict[str, dict[str, Any]] = {
     "npz_exported": {"artifact_id": int, "path": str, "samples": int, "games": int, "inputs": list},
     "breaker_opened": {"scope": str, "failures": int, "retry_at": Number, "error": OptionalStr},
     "breaker_closed": {"scope": str},
+    "host_health_changed": {"host": str, "health": str, "previous": OptionalStr, "reason": OptionalStr},
 }
 
 

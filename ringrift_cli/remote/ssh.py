@@ -98,11 +98,12 @@ class SshTransport(Transport):
             raise TransportError(f"host {self.host.name}: connection lost running {argv[0]}: {exc}") from None
         return RunResult(result.exited, result.stdout, result.stderr)
 
-    def put(self, local: Path, remote: str) -> None:
-        self._rsync(str(local), f"{self._remote_spec(remote)}")
+    def put(self, local_root: Path, remote_root: str, paths: Sequence[str]) -> None:
+        self._rsync(f"{local_root}/", f"{self._remote_spec(remote_root)}/", paths)
 
-    def get(self, remote: str, local: Path) -> None:
-        self._rsync(self._remote_spec(remote), str(local))
+    def get(self, remote_root: str, local_root: Path, paths: Sequence[str]) -> None:
+        local_root.mkdir(parents=True, exist_ok=True)
+        self._rsync(f"{self._remote_spec(remote_root)}/", f"{local_root}/", paths)
 
     def close(self) -> None:
         if self._connection is not None:
@@ -126,19 +127,20 @@ class SshTransport(Transport):
         return command
 
     def rsync_argv(self, source: str, destination: str) -> list[str]:
-        argv = ["rsync", "--partial", f"--partial-dir={PARTIAL_DIR}", "--times",
+        """One rsync call moving the paths listed on its stdin (relative to ``source``) to ``destination``."""
+        argv = ["rsync", "--partial", f"--partial-dir={PARTIAL_DIR}", "--times", "--files-from=-",
                 "-e", " ".join(shlex.quote(word) for word in self.ssh_command())]
         if self.host.bwlimit is not None:
             argv.append(f"--bwlimit={self.host.bwlimit}")
         return [*argv, "--", source, destination]
 
-    def _rsync(self, source: str, destination: str) -> None:
+    def _rsync(self, source: str, destination: str, paths: Sequence[str]) -> None:
         if not self.known_hosts.is_file():
             raise HostKeyRefused(f"host {self.host.name}: known_hosts file {self.known_hosts} does not exist, so the "
                                  f"key of {self.target} is unknown; refusing to connect")
         try:
             proc = subprocess.run(self.rsync_argv(source, destination), capture_output=True, text=True,
-                                  stdin=subprocess.DEVNULL)
+                                  input="".join(f"{path}\n" for path in paths))
         except FileNotFoundError:
             raise TransportError("rsync is not installed on this machine (apt-get install rsync)") from None
         if proc.returncode == 0:

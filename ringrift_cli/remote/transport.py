@@ -54,12 +54,14 @@ class Transport(ABC):
         """Run ``argv`` on the host (no shell on the local side; every word quoted on the SSH side)."""
 
     @abstractmethod
-    def put(self, local: Path, remote: str) -> None:
-        """Copy ``local`` to the absolute path ``remote`` on the host (whose folder must exist)."""
+    def put(self, local_root: Path, remote_root: str, paths: Sequence[str]) -> None:
+        """Copy each relative path from ``local_root`` to the same path under the absolute ``remote_root``
+        on the host, creating folders as needed."""
 
     @abstractmethod
-    def get(self, remote: str, local: Path) -> None:
-        """Copy the absolute path ``remote`` on the host to ``local`` (whose folder must exist)."""
+    def get(self, remote_root: str, local_root: Path, paths: Sequence[str]) -> None:
+        """Copy each relative path from the absolute ``remote_root`` on the host to the same path under
+        ``local_root``, creating folders as needed."""
 
     def close(self) -> None:
         """Release the connection, if any."""
@@ -96,11 +98,13 @@ class LocalTransport(Transport):
             raise TransportError(f"host {self.host.name}: {argv[0]} did not finish within {timeout:g}s") from None
         return RunResult(proc.returncode, proc.stdout, proc.stderr)
 
-    def put(self, local: Path, remote: str) -> None:
-        _copy_atomically(local, Path(remote))
+    def put(self, local_root: Path, remote_root: str, paths: Sequence[str]) -> None:
+        for path in paths:
+            _copy_atomically(local_root / path, Path(remote_root) / path)
 
-    def get(self, remote: str, local: Path) -> None:
-        _copy_atomically(Path(remote), local)
+    def get(self, remote_root: str, local_root: Path, paths: Sequence[str]) -> None:
+        for path in paths:
+            _copy_atomically(Path(remote_root) / path, local_root / path)
 
     def expand(self, path: str) -> str:
         return os.path.expanduser(path)
@@ -110,6 +114,7 @@ def _copy_atomically(source: Path, target: Path) -> None:
     """Copy under a temporary name beside ``target`` and rename, so ``target`` is never half written."""
     temporary = None
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
         os.close(handle)
         shutil.copyfile(source, temporary)

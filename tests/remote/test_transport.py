@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ringrift_cli.remote.hosts_file import Host, load_hosts
-from ringrift_cli.remote.transfer import TransferRefused, pull_file, push_artifact
+from ringrift_cli.remote.transfer import FileToMove, TransferRefused, pull_files, push_files
 from ringrift_cli.remote.transport import HostKeyRefused, LocalTransport, TransportError, open_transport
 
 AWKWARD = ["a b", "$(touch /tmp/ringrift-pwned)", "'q'\"", "; rm -rf /", "`id`", "-n", "*", "~", "\\n"]
@@ -25,10 +25,11 @@ def flip_byte(path: Path, offset: int = 10) -> None:
     path.write_bytes(bytes(data))
 
 
-def payload(tmp_path, size=200_000) -> tuple[Path, str]:
-    path = tmp_path / "model.pt"
+def payload(root: Path, name="models/hex8_2p/model.pt", size=200_000) -> FileToMove:
+    path = root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(os.urandom(size))
-    return path, hashlib.sha256(path.read_bytes()).hexdigest()
+    return FileToMove(name, hashlib.sha256(path.read_bytes()).hexdigest())
 
 
 def test_every_word_reaches_the_command_unchanged(ssh_lab):
@@ -44,14 +45,15 @@ def test_unknown_host_key_is_refused_and_never_added(ssh_lab, tmp_path):
     empty = tmp_path / "empty_known_hosts"
     empty.write_text("")
     host = hosts(ssh_lab, known_hosts=empty)[0]
-    local, sha = payload(tmp_path)
+    item = payload(tmp_path / "local")
+    remote = str(ssh_lab.home(ssh_lab.servers[0]))
     with open_transport(host) as transport:
         with pytest.raises(HostKeyRefused, match=r"host key of \[127.0.0.1\]:\d+ is unknown"):
             transport.run(["true"])
         with pytest.raises(HostKeyRefused, match="refused the host key"):
-            transport.put(local, str(ssh_lab.home(ssh_lab.servers[0]) / "model.pt"))
+            transport.put(tmp_path / "local", remote, [item.path])
     assert empty.read_text() == ""
-    assert not (ssh_lab.home(ssh_lab.servers[0]) / "model.pt").exists()
+    assert not (Path(remote) / item.path).exists()
 
 
 def test_changed_host_key_is_refused(ssh_lab, tmp_path):
@@ -59,13 +61,14 @@ def test_changed_host_key_is_refused(ssh_lab, tmp_path):
     swapped = tmp_path / "swapped_known_hosts"
     swapped.write_text(f"[127.0.0.1]:{first.port} {second.host_key}\n")
     host = hosts(ssh_lab, known_hosts=swapped)[0]
-    local, _ = payload(tmp_path)
+    item = payload(tmp_path / "local")
     with open_transport(host) as transport:
         with pytest.raises(HostKeyRefused, match="has CHANGED"):
             transport.run(["true"])
         with pytest.raises(HostKeyRefused, match="refused the host key"):
-            transport.get(str(local), tmp_path / "back")
+            transport.get(str(tmp_path / "local"), tmp_path / "back", [item.path])
     assert swapped.read_text() == f"[127.0.0.1]:{first.port} {second.host_key}\n"
+    assert not (tmp_path / "back" / item.path).exists()
 
 
 def test_missing_known_hosts_file_is_refused(ssh_lab, tmp_path):
@@ -87,34 +90,39 @@ def test_a_key_the_host_does_not_accept_fails_without_trying_a_password(ssh_lab,
 
 
 def test_push_then_pull_round_trip_is_verified_and_idempotent(ssh_lab, tmp_path):
-    local, sha = payload(tmp_path)
+    local = tmp_path / "local"
+    items = [payload(local), payload(local, "games/hex8_2p/shard-1.db", 50_000), payload(local, "top.bin", 10)]
     for host, server in zip(hosts(ssh_lab, extra="bwlimit: 100000"), ssh_lab.servers):
-        remote = f"{ssh_lab.home(server)}/models/hex8_2p/model.pt"
+        remote = ssh_lab.home(server)
         with open_transport(host) as transport:
-            first = push_artifact(transport, local, remote, sha)
-            assert first.sent and first.bytes == local.stat().st_size
-            assert Path(remote).read_bytes() == local.read_bytes()
-            assert not push_artifact(transport, local, remote, sha).sent
-            back = tmp_path / host.name / "model.pt"
-            assert pull_file(transport, remote, back, sha).sent
-            assert back.read_bytes() == local.read_bytes()
-            assert not pull_file(transport, remote, back, sha).sent
+            first = push_files(transport, local, str(remote), items)
+            assert [item.sent for item in first.moved] == [True] * 3 and not first.refused
+            assert first.bytes_sent == 250_010
+            for item in items:
+                assert (remote / item.path).read_bytes() == (local / item.path).read_bytes()
+            assert [item.sent for item in push_files(transport, local, str(remote), items).moved] == [False] * 3
+            back = tmp_path / host.name
+            assert [item.sent for item in pull_files(transport, str(remote), back, items).moved] == [True] * 3
+            for item in items:
+                assert (back / item.path).read_bytes() == (local / item.path).read_bytes()
+            assert sorted(path.name for path in back.iterdir()) == ["games", "models", "top.bin"]
+            assert [item.sent for item in pull_files(transport, str(remote), back, items).moved] == [False] * 3
 
 
-def test_home_relative_remote_paths_expand_on_the_host(ssh_lab, tmp_path):
-    local, sha = payload(tmp_path, size=1000)
+def test_home_relative_remote_roots_expand_on_the_host(ssh_lab, tmp_path):
+    item = payload(tmp_path, size=1000)
     host = hosts(ssh_lab)[0]
+    target = os.path.expanduser("~/ringrift-test-transfer")
     with open_transport(host) as transport:
-        sent = push_artifact(transport, local, "~/ringrift-test-transfer/model.pt", sha)
         try:
-            assert sent.remote == os.path.expanduser("~/ringrift-test-transfer/model.pt")
-            assert Path(sent.remote).read_bytes() == local.read_bytes()
+            assert push_files(transport, tmp_path, "~/ringrift-test-transfer", [item]).moved[0].sent
+            assert (Path(target) / item.path).read_bytes() == (tmp_path / item.path).read_bytes()
         finally:
-            transport.run(["rm", "-rf", "--", os.path.dirname(sent.remote)])
+            transport.run(["rm", "-rf", "--", target])
 
 
-class FlipAfterPut(LocalTransport):
-    """The real transport, with the file damaged on the host between its arrival and its check."""
+class FlipAfterCopy(LocalTransport):
+    """The real transport, with each file damaged between its arrival and its check."""
 
     def __init__(self, inner):
         super().__init__(inner.host)
@@ -123,13 +131,13 @@ class FlipAfterPut(LocalTransport):
     def run(self, argv, **kwargs):
         return self.inner.run(argv, **kwargs)
 
-    def put(self, local, remote):
-        self.inner.put(local, remote)
-        flip_byte(Path(remote))  # the host is this machine: its file is here
+    def put(self, local_root, remote_root, paths):
+        self.inner.put(local_root, remote_root, paths)
+        flip_byte(Path(remote_root) / paths[0])  # the host is this machine: its files are here
 
-    def get(self, remote, local):
-        self.inner.get(remote, local)
-        flip_byte(local)
+    def get(self, remote_root, local_root, paths):
+        self.inner.get(remote_root, local_root, paths)
+        flip_byte(local_root / paths[0])
 
     def expand(self, path):
         return self.inner.expand(path)
@@ -137,54 +145,55 @@ class FlipAfterPut(LocalTransport):
 
 @pytest.mark.parametrize("which", ["ssh", "local"])
 def test_a_file_damaged_after_transfer_is_refused_and_removed(ssh_lab, tmp_path, which):
-    local, sha = payload(tmp_path)
+    local = tmp_path / "local"
+    damaged, intact = payload(local, "a.bin"), payload(local, "b.bin")
     host = hosts(ssh_lab)[0] if which == "ssh" else Host(name="local", ssh="local")
-    remote = str(ssh_lab.home(ssh_lab.servers[0]) / "model.pt")
+    remote = ssh_lab.home(ssh_lab.servers[0])
     with open_transport(host) as inner:
-        transport = FlipAfterPut(inner)
-        with pytest.raises(TransferRefused, match="arrived on .* not .* the copy was deleted"):
-            push_artifact(transport, local, remote, sha)
-        assert not Path(remote).exists()
-        push_artifact(inner, local, remote, sha)
-        back = tmp_path / "back" / "model.pt"
-        with pytest.raises(TransferRefused, match="arrived with sha256"):
-            pull_file(transport, remote, back, sha)
-        assert list(back.parent.iterdir()) == []
+        transport = FlipAfterCopy(inner)
+        batch = push_files(transport, local, str(remote), [damaged, intact])
+        assert [item.path for item in batch.refused] == ["a.bin"]
+        assert "arrived on" in batch.refused[0].refused and "the copy was deleted" in batch.refused[0].refused
+        assert not (remote / "a.bin").exists() and (remote / "b.bin").is_file()
+        assert not push_files(inner, local, str(remote), [damaged]).refused
+        back = tmp_path / "back"
+        batch = pull_files(transport, str(remote), back, [damaged, intact])
+        assert [item.path for item in batch.refused] == ["a.bin"] and "arrived with sha256" in batch.refused[0].refused
+        assert sorted(path.name for path in back.iterdir()) == ["b.bin"]
 
 
 def test_pull_refuses_a_file_that_changed_on_the_host(ssh_lab, tmp_path):
-    local, sha = payload(tmp_path)
-    host = hosts(ssh_lab)[1]
-    remote = ssh_lab.home(ssh_lab.servers[1]) / "games.db"
-    remote.write_bytes(local.read_bytes())
-    flip_byte(remote)
-    back = tmp_path / "back.db"
-    with open_transport(host) as transport:
-        with pytest.raises(TransferRefused, match="not fetched"):
-            pull_file(transport, str(remote), back, sha)
-        with pytest.raises(TransferRefused, match="no such file"):
-            pull_file(transport, str(remote) + ".gone", back, sha)
-    assert not back.exists()
+    remote = ssh_lab.home(ssh_lab.servers[1])
+    changed, gone = payload(remote, "games.db"), FileToMove("gone.db", "0" * 64)
+    flip_byte(remote / "games.db")
+    back = tmp_path / "back"
+    with open_transport(hosts(ssh_lab)[1]) as transport:
+        batch = pull_files(transport, str(remote), back, [changed, gone])
+    assert [item.sent for item in batch.moved] == [False, False]
+    assert "not fetched" in batch.moved[0].refused and "none (no such file)" in batch.moved[1].refused
+    assert not (back / "games.db").exists()
 
 
-def test_push_refuses_a_changed_local_file_and_a_full_host(ssh_lab, tmp_path):
-    local, sha = payload(tmp_path)
-    remote = str(ssh_lab.home(ssh_lab.servers[0]) / "model.pt")
+def test_push_refuses_a_changed_local_file_a_full_host_and_odd_paths(ssh_lab, tmp_path):
+    item = payload(tmp_path)
+    remote = ssh_lab.home(ssh_lab.servers[0])
     with open_transport(hosts(ssh_lab, extra="min_free_gb: 1000000")[0]) as transport:
         with pytest.raises(TransferRefused, match="would leave less than its min_free_gb 1000000"):
-            push_artifact(transport, local, remote, sha)
-        flip_byte(local)
-        with pytest.raises(TransferRefused, match="no longer matches its registered sha256"):
-            push_artifact(transport, local, remote, sha)
-    assert not Path(remote).exists()
+            push_files(transport, tmp_path, str(remote), [item])
+        flip_byte(tmp_path / item.path)
+        assert "no longer matches" in push_files(transport, tmp_path, str(remote), [item]).moved[0].refused
+        for odd in ("../etc/passwd", "/etc/passwd", "a//b", "-rf", "a b", "a\nb"):
+            with pytest.raises(TransferRefused, match="not a plain relative path"):
+                push_files(transport, tmp_path, str(remote), [FileToMove(odd, item.sha256)])
+    assert not (remote / item.path).exists()
 
 
 def test_rsync_runs_ssh_with_the_hosts_limits_and_strict_keys(ssh_lab):
     from ringrift_cli.remote.ssh import SshTransport
 
     host = hosts(ssh_lab, extra="bwlimit: 1234")[0]
-    argv = SshTransport(host).rsync_argv("a", "b")
-    assert "--bwlimit=1234" in argv and "--partial" in argv and argv[-3:] == ["--", "a", "b"]
+    argv = SshTransport(host).rsync_argv("a/", "b/")
+    assert "--bwlimit=1234" in argv and "--partial" in argv and argv[-3:] == ["--", "a/", "b/"]
     ssh = argv[argv.index("-e") + 1]
     assert "StrictHostKeyChecking=yes" in ssh and f"UserKnownHostsFile={ssh_lab.known_hosts}" in ssh
     assert f"-i {ssh_lab.client_key}" in ssh and "PasswordAuthentication=no" in ssh

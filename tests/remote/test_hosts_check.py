@@ -103,3 +103,19 @@ def test_description_round_trips_and_junk_is_refused(tmp_path):
                  json.dumps({**good, "free_disk_bytes": -5}), "x" * 70_000]:
         with pytest.raises(BadDescription):
             read_description(junk)
+
+
+def test_a_host_nobody_answers_on_is_unreachable(ssh_lab, home):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    path = ssh_lab.hosts_yaml()
+    path.write_text(path.read_text().replace(f":{ssh_lab.servers[1].port}", f":{closed}"))
+    result = run_cli("hosts", "check", "--hosts", str(path), "--json")
+    assert result.exit_code == 1
+    reports = {report["host"]: report for report in json.loads(result.output)}
+    assert reports["h1"]["health"] == "ok"
+    assert reports["h2"]["health"] == "unreachable" and f"cannot reach root@127.0.0.1:{closed}" in reports["h2"]["reason"]
+    assert hosts_rows(home)[0]["h2"]["last_seen"] is None

@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -121,19 +122,15 @@ def push_files(transport: Transport, local_root: Path, remote_root: str, files: 
     """Copy registered files (relative to ``local_root``) to the same paths under ``remote_root``.
 
     Raises TransferRefused when the host would be left with less free disk than its
-    ``min_free_gb``; refuses per file a local file that no longer matches its sha256 and a copy
-    that does not match on the host after transfer (deleted there).
+    ``min_free_gb``; refuses per file a local file that is missing or no longer matches its
+    sha256, and a copy that does not match on the host after transfer (deleted there).
     """
     _check_request(files)
     started = time.monotonic()
     host = transport.host
     root = transport.expand(remote_root)
-    moved: dict[str, Moved] = {}
-    for item in files:
-        local = local_root / item.path
-        if not local.is_file() or sha256_of(local) != item.sha256:
-            moved[item.path] = Moved(item.path, item.sha256, 0, False,
-                                     f"{local} is missing or no longer matches its registered sha256")
+    moved = {item.path: Moved(item.path, item.sha256, 0, False, f"{local_root / item.path} is missing")
+             for item in files if not (local_root / item.path).is_file()}
     wanted = [item for item in files if item.path not in moved]
     free, there = host_state(transport, root, [item.path for item in wanted])
     to_send = []
@@ -148,17 +145,29 @@ def push_files(transport: Transport, local_root: Path, remote_root: str, files: 
         raise TransferRefused(f"host {host.name} has {free / GB:.1f} GB free at {root}; {len(to_send)} file(s) "
                               f"({needed / GB:.2f} GB) would leave less than its min_free_gb {host.min_free_gb:.12g}")
     if to_send:
-        transport.put(local_root, root, [item.path for item, _ in to_send])
-        _, arrived = host_state(transport, root, [item.path for item, _ in to_send])
-        bad = [item.path for item, _ in to_send if arrived.get(item.path) != item.sha256]
-        if bad:
-            transport.run(["rm", "-f", "--", *(f"{root}/{path}" for path in bad)])
-        for item, size in to_send:
-            refused = None if item.path not in bad else (
-                f"arrived on {host.name} with sha256 {_short(arrived.get(item.path))}, not {_short(item.sha256)}; "
-                "the copy was deleted")
-            moved[item.path] = Moved(item.path, item.sha256, size, refused is None, refused)
+        moved.update(_send(transport, local_root, root, to_send))
     return Batch(host.name, [moved[item.path] for item in files], time.monotonic() - started)
+
+
+def _send(transport: Transport, local_root: Path, root: str, to_send: list[tuple[FileToMove, int]]) -> dict:
+    """rsync the files, hash them here meanwhile (the time the link is busy), then hash them there."""
+    paths = [item.path for item, _ in to_send]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        hashing = pool.submit(lambda: {path: sha256_of(local_root / path) for path in paths})
+        transport.put(local_root, root, paths)
+        here = hashing.result()
+    _, arrived = host_state(transport, root, paths)
+    reasons = {}
+    for item, _ in to_send:
+        if here[item.path] != item.sha256:
+            reasons[item.path] = f"{local_root / item.path} no longer matches its registered sha256; the copy sent was deleted"
+        elif arrived.get(item.path) != item.sha256:
+            reasons[item.path] = (f"arrived on {transport.host.name} with sha256 {_short(arrived.get(item.path))}, "
+                                  f"not {_short(item.sha256)}; the copy was deleted")
+    if reasons:
+        transport.run(["rm", "-f", "--", *(f"{root}/{path}" for path in reasons)])
+    return {item.path: Moved(item.path, item.sha256, size, item.path not in reasons, reasons.get(item.path))
+            for item, size in to_send}
 
 
 def pull_files(transport: Transport, remote_root: str, local_root: Path, files: Sequence[FileToMove]) -> Batch:

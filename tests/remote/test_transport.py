@@ -177,14 +177,18 @@ def test_pull_refuses_a_file_that_changed_on_the_host(ssh_lab, tmp_path):
 def test_push_refuses_a_changed_local_file_a_full_host_and_odd_paths(ssh_lab, tmp_path):
     item = payload(tmp_path)
     remote = ssh_lab.home(ssh_lab.servers[0])
-    with open_transport(hosts(ssh_lab, extra="min_free_gb: 1000000")[0]) as transport:
+    full, roomy = hosts(ssh_lab, extra="min_free_gb: 1000000")[0], hosts(ssh_lab, name="roomy.yaml")[0]
+    with open_transport(full) as transport:
         with pytest.raises(TransferRefused, match="would leave less than its min_free_gb 1000000"):
             push_files(transport, tmp_path, str(remote), [item])
-        flip_byte(tmp_path / item.path)
-        assert "no longer matches" in push_files(transport, tmp_path, str(remote), [item]).moved[0].refused
-        for odd in ("../etc/passwd", "/etc/passwd", "a//b", "-rf", "a b", "a\nb"):
+        for odd in ("../etc/passwd", "/etc/passwd", "a//b", "-rf", "a b", "a\nb", "a\\b"):
             with pytest.raises(TransferRefused, match="not a plain relative path"):
                 push_files(transport, tmp_path, str(remote), [FileToMove(odd, item.sha256)])
+    flip_byte(tmp_path / item.path)
+    with open_transport(roomy) as transport:
+        refused = push_files(transport, tmp_path, str(remote), [item, FileToMove("absent.bin", item.sha256)]).refused
+    assert "no longer matches its registered sha256; the copy sent was deleted" in refused[0].refused
+    assert "absent.bin is missing" in refused[1].refused
     assert not (remote / item.path).exists()
 
 

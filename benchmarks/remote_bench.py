@@ -3,7 +3,8 @@
     python benchmarks/remote_bench.py [--mb 64] [--files 4] [--repeats 3]
 
 Starts one sshd (as the test fixture does: generated keys, 127.0.0.1 only), makes FILES random
-files of MB each, and moves them, median of REPEATS runs each into a fresh folder:
+files of MB each, and moves them, median of REPEATS rounds (the variants take turns), each into
+a fresh folder:
 - bare rsync: one call for all files, with the very ssh command and flags the transport uses;
 - push_files (sha256 here, one call for free disk and the hashes there, rsync, hashes there);
 - pull_files (hashes there, rsync into staging, sha256 here, rename).
@@ -33,15 +34,20 @@ from ringrift_cli.remote.transfer import FileToMove, pull_files, push_files  # n
 from sshd_servers import keygen, missing_tools, start_sshd, stop  # noqa: E402
 
 
-def timed(action, repeats: int, fresh: Path) -> float:
-    times = []
+def timed(variants: dict, repeats: int, work: Path) -> dict[str, float]:
+    """Median seconds of each variant, each run into a fresh folder; the variants take turns in every
+    round, so a change in the machine's load falls on all of them alike."""
+    times: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(repeats):
-        shutil.rmtree(fresh, ignore_errors=True)
-        fresh.mkdir(parents=True)
-        started = time.perf_counter()
-        action(fresh)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+        for name, action in variants.items():
+            fresh = work / name.replace(" ", "_")
+            shutil.rmtree(fresh, ignore_errors=True)
+            fresh.mkdir(parents=True)
+            started = time.perf_counter()
+            action(fresh)
+            times[name].append(time.perf_counter() - started)
+            shutil.rmtree(fresh, ignore_errors=True)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def main() -> None:
@@ -86,11 +92,7 @@ def main() -> None:
             assert len([item for item in pull_files(transport, str(pushed), dest, files).moved if item.sent]) == len(files)
 
         total_mb = args.mb * args.files
-        results = {
-            "bare rsync": timed(bare, args.repeats, work / "remote" / "a"),
-            "push_files": timed(push, args.repeats, work / "remote" / "b"),
-            "pull_files": timed(pull, args.repeats, work / "local"),
-        }
+        results = timed({"bare rsync": bare, "push_files": push, "pull_files": pull}, args.repeats, work / "runs")
         transport.close()
         base = results["bare rsync"]
         print(f"{args.files} files x {args.mb} MiB over ssh to 127.0.0.1, median of {args.repeats}")

@@ -94,6 +94,8 @@ class LocalTransport(Transport):
                                   stdin=subprocess.DEVNULL)
         except FileNotFoundError:
             return RunResult(127, "", f"{argv[0]}: command not found")
+        except OSError as exc:  # not executable, a folder, ...: what a shell reports as 126
+            return RunResult(126, "", f"{argv[0]}: {exc.strerror}")
         except subprocess.TimeoutExpired:
             raise TransportError(f"host {self.host.name}: {argv[0]} did not finish within {timeout:g}s") from None
         return RunResult(proc.returncode, proc.stdout, proc.stderr)

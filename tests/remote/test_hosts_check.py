@@ -77,15 +77,16 @@ def test_a_host_with_another_ringrift_or_none_is_unusable(home, tmp_path):
         f"  - {{name: old, ssh: local, command: {old}}}\n"
         f"  - {{name: encoder, ssh: local, command: {other_encoder}}}\n"
         "  - {name: gone, ssh: local, command: /nonexistent/ringrift}\n"
+        f"  - {{name: folder, ssh: local, command: {tmp_path}}}\n"
         f"  - {{name: full, ssh: local, command: {real}, min_free_gb: 1000000}}\n")
     result = run_cli("hosts", "check", "--hosts", str(path), "--json")
     assert result.exit_code == 1, result.output
     reports = {report["host"]: report for report in json.loads(result.output)}
     assert {name: report["health"] for name, report in reports.items()} == {
-        "old": "unusable", "encoder": "unusable", "gone": "unusable", "full": "low_disk"}
+        "old": "unusable", "encoder": "unusable", "gone": "unusable", "folder": "unusable", "full": "low_disk"}
     assert "'ringrift 0.0.1'" in reports["old"]["reason"]
     assert "encoder version 99, this controller 1" in reports["encoder"]["reason"]
-    assert "exit 127" in reports["gone"]["reason"]
+    assert "exit 127" in reports["gone"]["reason"] and "exit 126" in reports["folder"]["reason"]
     assert "below its min_free_gb 1000000" in reports["full"]["reason"]
     rows = hosts_rows(home)[0]
     assert rows["old"]["health"] == "unusable" and rows["old"]["last_seen"] is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 
 import pytest
@@ -120,3 +121,14 @@ def test_a_host_nobody_answers_on_is_unreachable(ssh_lab, home):
     assert reports["h1"]["health"] == "ok"
     assert reports["h2"]["health"] == "unreachable" and f"cannot reach root@127.0.0.1:{closed}" in reports["h2"]["reason"]
     assert hosts_rows(home)[0]["h2"]["last_seen"] is None
+
+
+def test_gpu_names_come_from_nvidia_smi(tmp_path, monkeypatch):
+    # No GPU here: a stand-in nvidia-smi answers the one query the probe makes.
+    fake = tmp_path / "bin" / "nvidia-smi"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\n[ \"$1\" = --query-gpu=name ] && [ \"$2\" = --format=csv,noheader ] || exit 9\n"
+                    "printf 'NVIDIA H100 80GB HBM3\\nNVIDIA H100 80GB HBM3\\n'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+    assert describe_machine(tmp_path).gpus == ["NVIDIA H100 80GB HBM3"] * 2

@@ -22,6 +22,7 @@ class Setting:
     help: str
     minimum: float | None = None
     maximum: float | None = None
+    auto: bool = False  # the text "auto" is also a value (resolved where the setting is used)
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -42,6 +43,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("selfplay.parallel_games", int, 16,
             "Games played at once by one selfplay job; their leaves share each network call.",
             minimum=1, maximum=4096),
+    Setting("selfplay.procs", int, "auto",
+            "Search processes of one selfplay job; auto: the host's usable cores.",
+            minimum=1, maximum=1024, auto=True),
     Setting("selfplay.temperature_plies", int, 20,
             "Moves played with exploration at the start of each game (Gumbel noise, or sampling by visits "
             "under PUCT); later moves are the search's best.",
@@ -92,6 +96,8 @@ def default_of(key: str) -> Any:
 
 def coerce(setting: Setting, raw: Any) -> Any:
     """Convert ``raw`` (text from the CLI, or a YAML value) to the setting's type, checking range."""
+    if setting.auto and str(raw).strip().lower() == "auto":
+        return "auto"
     value = _convert(setting, raw)
     if setting.minimum is not None and value < setting.minimum:
         raise UserError(f"{setting.key} must be at least {setting.minimum:g}, got {value}")

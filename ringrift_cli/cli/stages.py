@@ -42,6 +42,7 @@ def selfplay(
     parallel: Annotated[Optional[int], typer.Option(help="Games played at once (their searches share network calls). Default: setting selfplay.parallel_games.", min=1)] = None,
     seed: Annotated[Optional[int], typer.Option(help="Base seed; game i uses a seed derived from it and i. Default: derived from the job, so every job plays different games.", min=0, max=2**62)] = SELFPLAY_DEFAULTS["seed"],
     device: Annotated[str, typer.Option(help="Torch device for the network, e.g. cpu or cuda.")] = SELFPLAY_DEFAULTS["device"],
+    procs: Annotated[Optional[int], typer.Option(help="Search processes, each playing --parallel games at once (on an accelerator they share the network through one batching process). Default: setting selfplay.procs (auto: the host's usable cores).", min=1, max=1024)] = None,
     home: HomeOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -53,6 +54,8 @@ def selfplay(
         params["simulations"] = sims
     if parallel is not None:
         params["parallel"] = parallel
+    if procs is not None:
+        params["procs"] = procs
     job, seconds = run_stage(home, "selfplay", config_key, params, json_output, f"selfplay {config_key}", "games")
     result = job.result
     if json_output:

@@ -39,12 +39,14 @@ class SelfplayParams:
     dirichlet_fraction: float
     c_puct: float
     device: str
+    procs: int  # search processes ("auto" resolved to the host's usable cores)
 
 
 SELFPLAY_PARAMS = {  # job param -> setting that supplies its default (None: fixed default)
     "games": None, "model": None, "simulations": "selfplay.simulations", "parallel": "selfplay.parallel_games",
     "seed": None, "temperature_plies": "selfplay.temperature_plies",
     "dirichlet_fraction": "selfplay.dirichlet_fraction", "c_puct": "selfplay.c_puct", "device": None,
+    "procs": "selfplay.procs",
 }
 SELFPLAY_DEFAULTS = {"games": 100, "model": "best", "seed": None, "device": "cpu"}
 
@@ -63,6 +65,10 @@ def selfplay_params(job: Job, jctx: JobContext) -> SelfplayParams:
         # Unseeded jobs must not all play the same games: derive the seed from the job's
         # trace id, which a retry of the same job keeps.
         values["seed"] = int(job.trace_id[:15], 16)
+    if values["procs"] == "auto":
+        from ..ai.search_procs import usable_cores
+
+        values["procs"] = usable_cores()
     params = SelfplayParams(**values)
     whole_number("selfplay", "games", params.games, 1)
     whole_number("selfplay", "seed", params.seed, 0)

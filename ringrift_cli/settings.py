@@ -41,7 +41,7 @@ SETTINGS: tuple[Setting, ...] = (
             minimum=0.05, maximum=0.9),
     Setting("selfplay.simulations", int, 64, "Search simulations per move in selfplay.", minimum=1, maximum=100_000),
     Setting("selfplay.parallel_games", int, 16,
-            "Games played at once by one selfplay job; their leaves share each network call.",
+            "Games played at once by each search process of a selfplay job; their leaves share each network call.",
             minimum=1, maximum=4096),
     Setting("selfplay.procs", int, "auto",
             "Search processes of one selfplay job; auto: the host's usable cores.",

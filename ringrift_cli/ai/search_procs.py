@@ -74,7 +74,8 @@ def play_selfplay_procs(
     parallel: int, base_seed: int, procs: int, on_game: Callable[[GameRecord], None],
     on_move: Callable[[ProcsTally], None] = lambda tally: None, batch_evaluator: bool | None = None,
 ) -> ProcsTally:
-    """``play_selfplay`` of ``indices`` over ``procs`` search processes, each ``parallel`` games at once.
+    """``play_selfplay`` of ``indices`` over ``procs`` search processes, each playing ``parallel`` games at
+    once (fewer when the job has fewer games per process, so that all the processes get some).
     ``batch_evaluator`` (default: when the network overlaps, i.e. is on an accelerator) puts the
     network in one batching evaluator process instead of a copy in each search process."""
     procs = max(1, min(procs, len(indices)))
@@ -106,7 +107,7 @@ def play_selfplay_procs(
             receive, send = mp.Pipe(duplex=False)
             process = mp.Process(target=search_process, name=f"ringrift-search-{k}", daemon=True,
                                  args=(send, os.getpid(), config_key, search_evaluators[k], model_name, settings,
-                                       parallel, base_seed, indices, counter))
+                                       min(parallel, -(-len(indices) // procs)), base_seed, indices, counter))
             process.start()
             send.close()  # only the child writes: its death then reads as end of file here
             children.append(Child(f"search process {k}", process, receive))

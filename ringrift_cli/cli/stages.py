@@ -39,7 +39,7 @@ def selfplay(
     games: Annotated[int, typer.Option("--games", "-n", help="Games to play.", min=1)] = SELFPLAY_DEFAULTS["games"],
     model: Annotated[str, typer.Option(help="best (the promoted model; the heuristic before one exists), none or heuristic, random, a model id, or a model file.")] = SELFPLAY_DEFAULTS["model"],
     sims: Annotated[Optional[int], typer.Option("--sims", help="Search simulations per move. Default: setting selfplay.simulations.", min=1)] = None,
-    parallel: Annotated[Optional[int], typer.Option(help="Games played at once (their searches share network calls). Default: setting selfplay.parallel_games.", min=1)] = None,
+    parallel: Annotated[Optional[int], typer.Option(help="Games played at once by each search process (their searches share network calls). Default: setting selfplay.parallel_games.", min=1)] = None,
     seed: Annotated[Optional[int], typer.Option(help="Base seed; game i uses a seed derived from it and i. Default: derived from the job, so every job plays different games.", min=0, max=2**62)] = SELFPLAY_DEFAULTS["seed"],
     device: Annotated[str, typer.Option(help="Torch device for the network, e.g. cpu or cuda.")] = SELFPLAY_DEFAULTS["device"],
     procs: Annotated[Optional[int], typer.Option(help="Search processes, each playing --parallel games at once (on an accelerator they share the network through one batching process). Default: setting selfplay.procs (auto: the host's usable cores).", min=1, max=1024)] = None,

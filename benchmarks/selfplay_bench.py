@@ -11,7 +11,9 @@ network's forward throughput on batches of the same size; search overhead
 is 1 - achieved evaluations/s / ceiling evaluations/s. Each setting runs
 twice: with network calls and leaf selection in sequence (selfplay's way on
 a CPU) and overlapped on a background thread (its way on an accelerator);
-the target is judged on the mode selfplay uses on the device.
+the target is judged on the mode selfplay uses on the device. A third row,
+"gumbel", runs selfplay's default root search (Gumbel sequential halving,
+one leaf per game per network call, so batches are at most ``--games``).
 
 With ``--procs``, selfplay itself runs (``play_selfplay_procs``, the path of
 ``ringrift selfplay --procs N``) for each process count, the ``--games``
@@ -34,6 +36,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from ringrift_cli.ai.evaluators import NetEvaluator  # noqa: E402
+from ringrift_cli.ai.batch_search import pick_move, search_positions  # noqa: E402
 from ringrift_cli.ai.mcts import Search, add_root_noise, choose_move, run_simulations  # noqa: E402
 from ringrift_cli.ai.net import new_net  # noqa: E402
 from ringrift_cli.ai.selfplay import SelfplaySettings  # noqa: E402
@@ -76,15 +79,22 @@ def forward_ceiling(net, shape, batch: int, device: str, windows: int = 5, secon
 
 
 def selfplay_rate(config_key: str, net, simulations: int, games: int, moves: int, device: str,
-                  overlap: bool = True) -> tuple[float, float]:
-    """(positions/s, evaluations/s) of batched selfplay search."""
-    settings = SelfplaySettings(simulations=simulations).search_settings(config_key)
+                  overlap: bool = True, gumbel: bool = False) -> tuple[float, float]:
+    """(positions/s, evaluations/s) of batched selfplay search: PUCT at the root with virtual loss
+    filling batches of ``games``, or (``gumbel``) selfplay's Gumbel root search, one leaf per game."""
+    settings = SelfplaySettings(simulations=simulations, gumbel=gumbel).search_settings(config_key)
     evaluator = NetEvaluator(net, config_key, device)
     rng = np.random.default_rng(0)
     searches = [Search(state, settings) for state in opening_positions(config_key, games, 1)]
     evaluations, positions, began = 0, 0, time.perf_counter()
     for _ in range(moves):
         searches = [s for s in searches if not s.state.is_over() and len(legal_moves(s.state)) > 1]
+        if gumbel:
+            evaluations += search_positions(searches, evaluator, settings, noise=[rng] * len(searches))
+            for search in searches:
+                search.advance(pick_move(search, 0.0, rng))
+                positions += 1
+            continue
         fresh = [s for s in searches if s.root is None]
         evaluations += run_simulations(fresh, evaluator, 1)
         for search in searches:
@@ -202,12 +212,14 @@ def main() -> None:
         selfplay_rate(args.config, net, 8, 8, 1, args.device)  # warm caches and thread pools
         ceiling = forward_ceiling(net, info.shape, args.games, args.device)
         for sims in [int(s) for s in args.sims.split(",")]:
-            for overlap in (False, True):
-                positions, evals = selfplay_rate(args.config, net, sims, args.games, args.moves, args.device, overlap)
+            for overlap, gumbel in ((False, False), (True, False), (args.device != "cpu", True)):
+                positions, evals = selfplay_rate(args.config, net, sims, args.games, args.moves, args.device, overlap,
+                                                 gumbel)
                 overhead = 1 - evals / ceiling
-                mode = "overlapped" if overlap else "sequential"
+                mode = "gumbel" if gumbel else "overlapped" if overlap else "sequential"
                 default_mode = overlap == (args.device != "cpu")  # what selfplay uses on this device
-                note = ("  target < 50%: " + ("met" if overhead < 0.5 else "MISSED")) if sims == 128 and default_mode else ""
+                note = ("  target < 50%: " + ("met" if overhead < 0.5 else "MISSED")) if (
+                    sims == 128 and default_mode and not gumbel) else ""
                 print(f"{preset:>6} {sims:>5} {mode:>10} {positions:>12.1f} {evals:>9.0f} {ceiling:>16.0f} "
                       f"{overhead:>8.0%}{note}")
 

@@ -172,9 +172,11 @@ def stop(children: list[Child]) -> None:
 
 
 def die_with_parent(parent_pid: int) -> None:
-    """Make this child die when the job's process does (Linux), and exit quietly on SIGTERM/SIGINT."""
+    """Make this child die when the job's process does (Linux) and exit quietly on SIGTERM. Ctrl-C
+    (SIGINT to the whole terminal group) is the job's process's to handle: it stops the children and
+    hands the job back, which it could not do if a child's death reached it first as a failure."""
     signal.signal(signal.SIGTERM, lambda signum, frame: os._exit(128 + signum))
-    signal.signal(signal.SIGINT, lambda signum, frame: os._exit(128 + signum))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
         import ctypes
 

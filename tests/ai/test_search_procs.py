@@ -146,10 +146,12 @@ def alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_sigterm_stops_every_child_and_hands_the_job_back(ctx, home, subprocess_env):
+@pytest.mark.parametrize("ctrl_c", [False, True], ids=["sigterm-to-the-job", "ctrl-c-to-the-group"])
+def test_sigterm_or_ctrl_c_stops_every_child_and_hands_the_job_back(ctx, home, subprocess_env, ctrl_c):
     proc = subprocess.Popen([sys.executable, "-m", "ringrift_cli", "selfplay", CONFIG, "--games", "40",
                              "--sims", "8", "--model", "none", "--procs", "2", "--json"],
-                            env=subprocess_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            env=subprocess_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
     shard = home / "games" / CONFIG / "selfplay-job1.db.tmp"
     deadline = time.time() + 120
     children: list[int] = []
@@ -159,7 +161,10 @@ def test_sigterm_stops_every_child_and_hands_the_job_back(ctx, home, subprocess_
         if len(children) >= 2 and shard.exists() and recorded(shard) >= 1:
             break
     assert proc.poll() is None and len(children) >= 2, proc.stderr.read() if proc.poll() is not None else children
-    proc.send_signal(signal.SIGTERM)
+    if ctrl_c:
+        os.killpg(proc.pid, signal.SIGINT)  # what a terminal does: the job's process and its children
+    else:
+        proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) != 0
     deadline = time.time() + 10
     while time.time() < deadline and any(alive(pid) for pid in children):
@@ -222,3 +227,18 @@ def test_procs_setting_and_param_take_auto_or_a_bounded_whole_number(ctx, home):
         run_cli("worker", "--kinds", "selfplay")
         dead = q.get_job(ctx.store, job["id"])
         assert dead.status == "dead" and "procs" in dead.error, (bad, dead.error)
+
+
+def test_selfplay_jobs_with_one_and_two_processes_record_the_same_shard(home):
+    import json
+
+    from ringrift_testing import run_cli
+
+    shards = []
+    for procs in ("1", "2"):
+        result = run_cli("selfplay", CONFIG, "--games", "3", "--sims", "4", "--parallel", "2", "--model", "none",
+                         "--seed", "5", "--procs", procs, "--json")
+        assert result.exit_code == 0, result.output
+        _, games = read_games(home / json.loads(result.output)["path"])
+        shards.append({game.index: game for game in games})
+    same_games(*shards)

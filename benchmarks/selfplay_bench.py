@@ -164,7 +164,7 @@ def procs_main(args) -> None:
           f"torch {torch.__version__}, {torch.get_num_threads()} threads here (1 per search process), load average {' '.join(f'{x:.1f}' for x in __import__('os').getloadavg())}")
     print(f"{'preset':>6} {'sims':>5} {'procs':>5} {'evaluator':>9} {'evals/s':>9} {'vs 1':>6} {'evals/cpu-s':>11} "
           f"{'batch':>6} {'ceiling evals/s':>16}")
-    batching = args.device != "cpu"
+    batching = args.device != "cpu" or args.shared
     for preset in args.presets.split(","):
         net, info = new_net(args.config, preset)
         net = net.to(args.device).eval()
@@ -194,6 +194,8 @@ def main() -> None:
     parser.add_argument("--sims", default="32,128")
     parser.add_argument("--procs", help="process counts, e.g. 1,2: measure selfplay over processes instead")
     parser.add_argument("--seconds", type=float, default=30.0, help="measured time per process count (--procs)")
+    parser.add_argument("--shared", action="store_true",
+                        help="with --procs on a CPU: one batching evaluator process, as on an accelerator")
     parser.add_argument("--threads", type=int, help="torch threads of this process (default: torch's)")
     args = parser.parse_args()
     if args.threads:

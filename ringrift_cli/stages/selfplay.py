@@ -3,7 +3,9 @@
 Safe to kill at any moment: finished games are committed one by one to
 ``games/<config>/selfplay-job<ID>.db.tmp``; a rerun of the same job resumes
 that file where it stopped. Only a complete shard is renamed, hashed and
-registered (with one ``games_recorded`` event).
+registered (with one ``games_recorded`` event). With several search
+processes (``procs``) this process stays the shard's only writer: the
+children send each finished game here.
 """
 
 from __future__ import annotations

@@ -152,7 +152,7 @@ def read_games(path: Path) -> tuple[dict, list[GameRecord]]:
         try:
             meta = shard_meta(conn)
             games = {}
-            for row in conn.execute("SELECT * FROM games ORDER BY id"):
+            for row in conn.execute("SELECT * FROM games ORDER BY game_index"):
                 (gid, index, seed, model, settings, status, winner, reason, values, _count, initial, final_hash,
                  _at) = row
                 games[gid] = GameRecord(index, seed, model, json.loads(settings), status, winner, reason, json.loads(values),

@@ -146,7 +146,8 @@ def finish_shard(conn: sqlite3.Connection) -> None:
 
 
 def read_games(path: Path) -> tuple[dict, list[GameRecord]]:
-    """Every game of a finished shard with its moves; ShardFormatError if it cannot be read."""
+    """Every game of a finished shard with its moves, in game index order (the same whatever the number
+    of processes that played them); ShardFormatError if it cannot be read."""
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:

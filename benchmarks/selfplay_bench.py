@@ -1,6 +1,7 @@
 """Selfplay speed against the network's own ceiling.
 
     python benchmarks/selfplay_bench.py [--config square8_2p] [--games 64] [--moves 2] [--device cpu]
+    python benchmarks/selfplay_bench.py --procs 1,2 [--presets small] [--sims 128] [--seconds 30]
 
 For each preset (tiny, small) and simulation count (32, 128): play
 ``--moves`` searched moves in each of ``--games`` games at once, exactly as
@@ -13,6 +14,13 @@ a CPU) and overlapped on a background thread (its way on an accelerator);
 the target is judged on the mode selfplay uses on the device. A third row,
 "gumbel", runs selfplay's default root search (Gumbel sequential halving,
 one leaf per game per network call, so batches are at most ``--games``).
+
+With ``--procs``, selfplay itself runs (``play_selfplay_procs``, the path of
+``ringrift selfplay --procs N``) for each process count, the ``--games``
+games at once in each process, and evaluations/s are read from its tally
+over ``--seconds`` after a warm-up (process start and the network's load
+excluded); the ceiling is the network at the batch one process forms
+(``--games``) and, with the batching evaluator, at the batch it formed.
 """
 
 from __future__ import annotations
@@ -99,6 +107,83 @@ def selfplay_rate(config_key: str, net, simulations: int, games: int, moves: int
     return positions / elapsed, evaluations / elapsed
 
 
+class Enough(Exception):
+    pass
+
+
+def procs_rate(config_key: str, net, simulations: int, games: int, procs: int, device: str, seconds: float,
+               batch_evaluator: bool) -> tuple[float, float, object]:
+    """(evaluations/s, evaluations per CPU second, final tally) of real selfplay over ``procs`` processes, measured over ``seconds``
+    once the first evaluations are in plus a warm-up of 3 s."""
+    from ringrift_cli.ai.search_procs import play_selfplay_procs
+
+    marks: list = []
+
+    def on_move(tally) -> None:
+        now = time.perf_counter()
+        if not marks and tally.evaluations:
+            marks.append((now + 3.0, None, None))  # warm-up ends
+        elif marks and marks[0][1] is None and now >= marks[0][0]:
+            marks[0] = (now, tally.evaluations, cpu_seconds())
+        elif marks and marks[0][1] is not None and now - marks[0][0] >= seconds:
+            marks.append((now, tally.evaluations, cpu_seconds(), tally))
+            raise Enough
+
+    settings = SelfplaySettings(simulations=simulations)
+    try:
+        play_selfplay_procs(config_key, NetEvaluator(net, config_key, device), "bench", settings,
+                            indices=list(range(games * procs * 4)), parallel=games, base_seed=1, procs=procs,
+                            on_game=lambda record: None, on_move=on_move, batch_evaluator=batch_evaluator)
+    except Enough:
+        pass
+    if len(marks) < 2:
+        raise SystemExit("the games ended before the measurement did: raise --games or lower --seconds")
+    (began, first, cpu_first), (ended, last, cpu_last, tally) = marks
+    return (last - first) / (ended - began), (last - first) / (cpu_last - cpu_first), tally
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its live children (from /proc: children are not reaped yet)."""
+    import multiprocessing
+    import os
+
+    total = time.process_time()
+    tick = os.sysconf("SC_CLK_TCK")
+    for child in multiprocessing.active_children():
+        try:
+            fields = open(f"/proc/{child.pid}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def procs_main(args) -> None:
+    counts = [int(n) for n in args.procs.split(",")]
+    print(f"{args.config}, {args.games} games at once in each process, device {args.device}, "
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads here (1 per search process), load average {' '.join(f'{x:.1f}' for x in __import__('os').getloadavg())}")
+    print(f"{'preset':>6} {'sims':>5} {'procs':>5} {'evaluator':>9} {'evals/s':>9} {'vs 1':>6} {'evals/cpu-s':>11} "
+          f"{'batch':>6} {'ceiling evals/s':>16}")
+    batching = args.device != "cpu" or args.shared
+    for preset in args.presets.split(","):
+        net, info = new_net(args.config, preset)
+        net = net.to(args.device).eval()
+        for sims in [int(s) for s in args.sims.split(",")]:
+            base = None
+            for procs in counts:
+                rate, per_cpu, tally = procs_rate(args.config, net, sims, args.games, procs, args.device, args.seconds,
+                                         batching)
+                base = base or rate
+                batch = (tally.batch_rows / tally.batches if tally.batches else args.games)
+                ceiling = forward_ceiling(net, info.shape, max(1, round(batch)), args.device, windows=3)
+                label = "shared" if batching else "copies"
+                print(f"{preset:>6} {sims:>5} {procs:>5} {label:>9} {rate:>9.0f} {rate / base:>5.2f}x {per_cpu:>11.0f} "
+                      f"{batch:>6.1f} {ceiling:>16.0f}")
+    print("evals/cpu-s: evaluations per CPU second of all the job's processes; where other sessions hold "
+          "the cores (Linux gives each session an equal share), evals/s cannot scale, evals/cpu-s shows the cost")
+    print(f"load average after: {' '.join(f'{x:.1f}' for x in __import__('os').getloadavg())}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="square8_2p")
@@ -107,7 +192,17 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--presets", default="tiny,small")
     parser.add_argument("--sims", default="32,128")
+    parser.add_argument("--procs", help="process counts, e.g. 1,2: measure selfplay over processes instead")
+    parser.add_argument("--seconds", type=float, default=30.0, help="measured time per process count (--procs)")
+    parser.add_argument("--shared", action="store_true",
+                        help="with --procs on a CPU: one batching evaluator process, as on an accelerator")
+    parser.add_argument("--threads", type=int, help="torch threads of this process (default: torch's)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.procs:
+        procs_main(args)
+        return
     torch.set_flush_denormal(True)  # as NetEvaluator does; the ceiling gets the same treatment
     print(f"{args.config}, {args.games} games at once, {args.moves} searched moves each, device {args.device}, "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads")

@@ -23,6 +23,7 @@ class Setting:
     minimum: float | None = None
     maximum: float | None = None
     check: str | None = None  # a named extra check on the converted value (see EXTRA_CHECKS)
+    auto: bool = False  # the text "auto" is also a value (resolved where the setting is used)
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -45,8 +46,11 @@ SETTINGS: tuple[Setting, ...] = (
             minimum=0.05, maximum=0.9),
     Setting("selfplay.simulations", int, 64, "Search simulations per move in selfplay.", minimum=1, maximum=100_000),
     Setting("selfplay.parallel_games", int, 16,
-            "Games played at once by one selfplay job; their leaves share each network call.",
+            "Games played at once by each search process of a selfplay job; their leaves share each network call.",
             minimum=1, maximum=4096),
+    Setting("selfplay.procs", int, "auto",
+            "Search processes of one selfplay job; auto: the host's usable cores.",
+            minimum=1, maximum=1024, auto=True),
     Setting("selfplay.temperature_plies", int, 20,
             "Moves played with exploration at the start of each game (Gumbel noise, or sampling by visits "
             "under PUCT); later moves are the search's best.",
@@ -261,6 +265,8 @@ PROFILES: dict[str, dict[str, Any]] = {
 
 def coerce(setting: Setting, raw: Any) -> Any:
     """Convert ``raw`` (text from the CLI, or a YAML value) to the setting's type, checking range."""
+    if setting.auto and str(raw).strip().lower() == "auto":
+        return "auto"
     value = _convert(setting, raw)
     if setting.check is not None:
         value = EXTRA_CHECKS[setting.check](setting.key, value)

@@ -101,29 +101,57 @@ class NetEvaluator:
         self.encoding = encoder_for(config_key)
         self.name = "net"
 
+    def __getstate__(self) -> dict:
+        # A search process gets its own copy of the network; the torch module itself is re-imported.
+        return {key: value for key, value in self.__dict__.items() if key != "torch"}
+
+    def __setstate__(self, state: dict) -> None:
+        import torch
+
+        torch.set_flush_denormal(True)
+        self.__dict__.update(state, torch=torch)
+
     def prepare(self, state: GameState, moves: list[Move]) -> _NetItem:
-        planes, globals_ = encode_state(state)
-        # ``moves`` is the leaf's full legal list: the indices need not generate it again.
-        index_sets = indices_for_moves(state, moves, legal=moves)
-        return _NetItem(planes, globals_, index_sets, _seat_order(state.n, state.current), _distinct(index_sets))
+        return net_item(state, moves)
 
     def run(self, items: list[_NetItem]) -> list[tuple[np.ndarray, np.ndarray]]:
+        logits, values = self.forward(*stack_items(items))
+        return net_results(logits, values, items)
+
+    def forward(self, planes: np.ndarray, globals_: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(policy logits, mover-first values) of a batch of encoded positions."""
         torch = self.torch
-        # np.concatenate and a reshape: np.stack costs twice as much on this many small arrays.
-        count = len(items)
-        planes = np.concatenate([item.planes for item in items]).reshape((count,) + items[0].planes.shape)
-        globals_ = np.concatenate([item.globals for item in items]).reshape(count, -1)
         planes = torch.from_numpy(planes).to(self.device)
         globals_ = torch.from_numpy(globals_).to(self.device)
         with torch.inference_mode():
             logits, values = self.net(planes, globals_)
-        logits = logits.float().cpu().numpy()
-        values = values.float().cpu().numpy()
-        priors = _batch_priors(logits, items)
-        for row, item in enumerate(items):
-            if priors[row] is None:
-                priors[row] = move_priors(logits[row], item.move_indices)
-        return list(zip(priors, _batch_seat_values(values, items)))
+        return logits.float().cpu().numpy(), values.float().cpu().numpy()
+
+
+def net_item(state: GameState, moves: list[Move]) -> _NetItem:
+    """A leaf encoded for the network (what ``NetEvaluator.prepare`` returns)."""
+    planes, globals_ = encode_state(state)
+    # ``moves`` is the leaf's full legal list: the indices need not generate it again.
+    index_sets = indices_for_moves(state, moves, legal=moves)
+    return _NetItem(planes, globals_, index_sets, _seat_order(state.n, state.current), _distinct(index_sets))
+
+
+def stack_items(items: list[_NetItem]) -> tuple[np.ndarray, np.ndarray]:
+    """The batch's planes and globals as two arrays."""
+    # np.concatenate and a reshape: np.stack costs twice as much on this many small arrays.
+    count = len(items)
+    planes = np.concatenate([item.planes for item in items]).reshape((count,) + items[0].planes.shape)
+    globals_ = np.concatenate([item.globals for item in items]).reshape(count, -1)
+    return planes, globals_
+
+
+def net_results(logits: np.ndarray, values: np.ndarray, items: list[_NetItem]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each item's (priors over its moves, values per absolute seat) from the network's outputs."""
+    priors = _batch_priors(logits, items)
+    for row, item in enumerate(items):
+        if priors[row] is None:
+            priors[row] = move_priors(logits[row], item.move_indices)
+    return list(zip(priors, _batch_seat_values(values, items)))
 
 
 def priors_for(logits: np.ndarray, index_sets: list[tuple[int, ...]], general) -> np.ndarray:

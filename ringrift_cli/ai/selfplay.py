@@ -8,7 +8,7 @@ before the next one finishes.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -68,7 +68,7 @@ def play_selfplay(
     model_name: str,
     settings: SelfplaySettings,
     *,
-    indices: list[int],
+    indices: Iterable[int],
     parallel: int,
     base_seed: int,
     on_game: Callable[[GameRecord], None],
@@ -79,20 +79,26 @@ def play_selfplay(
 
     search_settings = settings.search_settings(config_key)
     board = board_for(parse_config_key(config_key)[0])
-    waiting = list(reversed(indices))
+    source = iter(indices)  # drawn lazily: search processes take their next index from a shared counter
+    exhausted = False
     active: list[GameInProgress] = []
     tally = SelfplayTally()
 
-    def start_game() -> GameInProgress:
-        index = waiting.pop()
+    def start_game(index: int) -> GameInProgress:
         seed = game_seed(base_seed, index)
         state = initial_state(config_key)
         search = Search(state, search_settings, np.random.default_rng([seed, 1]))
         return GameInProgress(index, seed, search, state_to_json(state), np.random.default_rng(seed), [])
 
-    while active or waiting:
-        while len(active) < parallel and waiting:
-            active.append(start_game())
+    while True:
+        while len(active) < parallel and not exhausted:
+            index = next(source, None)
+            if index is None:
+                exhausted = True
+            else:
+                active.append(start_game(index))
+        if not active:
+            break
         searching = []
         for game in active:
             state = game.search.state

@@ -36,6 +36,13 @@ def run_stage(home, kind: str, config_key: str, params: dict, json_output: bool,
     return job, time.monotonic() - started
 
 
+def procs_value(text: str | None):
+    """``--procs``: a whole number or ``auto``, read and checked by the selfplay schema."""
+    from ..stages.param_schema import param_for, parse_text
+
+    return None if text is None else parse_text("selfplay", param_for("selfplay", "procs"), text)
+
+
 def selfplay(
     config_key: ConfigKey,
     games: Annotated[Optional[int], param_option("selfplay", "games", "--games", "-n")] = None,
@@ -44,12 +51,13 @@ def selfplay(
     parallel: Annotated[Optional[int], param_option("selfplay", "parallel", "--parallel")] = None,
     seed: Annotated[Optional[int], param_option("selfplay", "seed", "--seed")] = None,
     device: Annotated[Optional[str], param_option("selfplay", "device", "--device")] = None,
+    procs: Annotated[Optional[str], param_option("selfplay", "procs", "--procs")] = None,
     home: HomeOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Play selfplay games and record them as one games shard (a job row, run here)."""
     given = {"games": games, "model": model, "simulations": sims, "parallel": parallel, "seed": seed,
-             "device": device}
+             "device": device, "procs": procs_value(procs)}
     params = {name: value for name, value in given.items() if value is not None}
     job, seconds = run_stage(home, "selfplay", config_key, params, json_output, f"selfplay {config_key}", "games")
     result = job.result

@@ -108,6 +108,8 @@ SCHEMAS: dict[str, tuple[Param, ...]] = {
         Param("c_puct", "Exploration constant of the search", setting="selfplay.c_puct"),
         Param("device", "Torch device for the network, e.g. cpu, cuda or cuda:1", type=str, default="cpu",
               pattern=r"cpu|mps|cuda(:\d{1,2})?"),
+        Param("procs", "Search processes, each playing its share of the games (on an accelerator they share the "
+              "network through one batching process); auto: the host's usable cores", setting="selfplay.procs"),
     ),
     "export": (
         Param("max_samples", "Most samples per NPZ shard (games are never split: a single longer game gets a "
@@ -179,8 +181,15 @@ def str_number(value: int | float) -> str:
     return repr(value)
 
 
+def takes_auto(param: Param) -> bool:
+    """Whether the text ``auto`` is a value of ``param`` (its setting says so)."""
+    return param.setting is not None and param.source().auto
+
+
 def check_value(kind: str, param: Param, value: Any) -> Any:
     """``value`` (already typed: from JSON or Python) if it fits the param, else UserError."""
+    if takes_auto(param) and value == "auto":
+        return value
     kind_type = param.value_type()
     where = f"{kind} {param.name}"
     if kind_type is str:
@@ -215,6 +224,8 @@ def check_text(where: str, param: Param, value: str) -> str:
 
 def parse_text(kind: str, param: Param, raw: str) -> Any:
     """A value typed on the command line (``--param name=raw``), read as the param's type."""
+    if takes_auto(param) and raw.strip().lower() == "auto":
+        return "auto"
     kind_type = param.value_type()
     if kind_type is str:
         return check_value(kind, param, raw)

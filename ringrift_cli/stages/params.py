@@ -20,6 +20,7 @@ class SelfplayParams:
     dirichlet_fraction: float
     c_puct: float
     device: str
+    procs: int  # search processes ("auto" resolved to the host's usable cores)
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,10 @@ def selfplay_params(job: Job, jctx: JobContext) -> SelfplayParams:
         # Unseeded jobs must not all play the same games: derive the seed from the job's
         # trace id, which a retry of the same job keeps.
         values["seed"] = int(job.trace_id[:15], 16)
+    if values["procs"] == "auto":
+        from ..ai.search_procs import usable_cores
+
+        values["procs"] = usable_cores()
     return SelfplayParams(**values)
 
 

@@ -3,7 +3,9 @@
 Safe to kill at any moment: finished games are committed one by one to
 ``games/<config>/selfplay-job<ID>.db.tmp``; a rerun of the same job resumes
 that file where it stopped. Only a complete shard is renamed, hashed and
-registered (with one ``games_recorded`` event).
+registered (with one ``games_recorded`` event). With several search
+processes (``procs``) this process stays the shard's only writer: the
+children send each finished game here.
 """
 
 from __future__ import annotations
@@ -49,7 +51,8 @@ def record_games(job: Job, jctx: JobContext, params, final: Path) -> str | None:
     """Play the games missing from the temporary shard, then rename it to ``final``. Returns the
     name a corrupt temporary shard was set aside under (its games are played again), if any."""
     from ..ai.encoding import ENCODER_VERSION, encoder_for
-    from ..ai.selfplay import SelfplaySettings, play_selfplay
+    from ..ai.search_procs import play_selfplay_procs
+    from ..ai.selfplay import SelfplaySettings
 
     evaluator, model_name = load_evaluator(jctx.context, job.config_key, params.model, params.device)
     tmp = final.with_name(final.name + ".tmp")
@@ -65,16 +68,16 @@ def record_games(job: Job, jctx: JobContext, params, final: Path) -> str | None:
         started, done = time.monotonic(), params.games - len(missing)
 
         def on_move(tally) -> None:
-            rate = tally.moves / max(time.monotonic() - started, 1e-9)
-            jctx.progress(done + tally.games, params.games, f"{tally.moves} moves, {rate:.0f} moves/s")
+            jctx.progress(done + tally.games, params.games, progress_detail(tally, time.monotonic() - started))
             if jctx.lease_lost.is_set():
                 raise UserError(f"selfplay job {job.id} lost its claim; stopping (finished games are kept)")
 
         settings = SelfplaySettings(simulations=params.simulations, temperature_plies=params.temperature_plies,
                                     dirichlet_fraction=params.dirichlet_fraction, c_puct=params.c_puct,
                                     gumbel=jctx.context.setting("search.gumbel"))
-        play_selfplay(job.config_key, evaluator, model_name, settings, indices=missing, parallel=params.parallel,
-                      base_seed=params.seed, on_game=lambda record: write_game(conn, record, now()), on_move=on_move)
+        play_selfplay_procs(job.config_key, evaluator, model_name, settings, indices=missing,
+                            parallel=params.parallel, base_seed=params.seed, procs=params.procs,
+                            on_game=lambda record: write_game(conn, record, now()), on_move=on_move)
     except BaseException:
         conn.close()
         raise
@@ -105,6 +108,16 @@ def open_temporary_shard(tmp: Path, meta: dict):
     for suffix in ("-wal", "-shm"):
         Path(f"{tmp}{suffix}").unlink(missing_ok=True)
     return open_shard(tmp, meta), str(aside)
+
+
+def progress_detail(tally, seconds: float) -> str:
+    """Moves, moves/s and evaluations/s so far, and the batching evaluator's fill when there is one."""
+    seconds = max(seconds, 1e-9)
+    detail = f"{tally.moves} moves, {tally.moves / seconds:.0f} moves/s, {tally.evaluations / seconds:.0f} evals/s"
+    fill = tally.batch_fill
+    if fill is not None:
+        detail += f", batch fill {fill:.0%}"
+    return detail
 
 
 def register_shard(jctx: JobContext, job: Job, path: Path) -> dict:

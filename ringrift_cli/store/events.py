@@ -50,6 +50,7 @@ EVENT_SCHEMAS: dict[str, dict[str, Any]] = {
     "loop_halted": {"reason": str},
     "loop_resumed": {},
     "artifact_file_deleted": {"artifact_id": int, "kind": str, "path": str, "reason": str},
+    "host_health_changed": {"host": str, "health": str, "previous": OptionalStr, "reason": OptionalStr},
 }
 
 

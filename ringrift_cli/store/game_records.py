@@ -146,13 +146,14 @@ def finish_shard(conn: sqlite3.Connection) -> None:
 
 
 def read_games(path: Path) -> tuple[dict, list[GameRecord]]:
-    """Every game of a finished shard with its moves; ShardFormatError if it cannot be read."""
+    """Every game of a finished shard with its moves, in game index order (the same whatever the number
+    of processes that played them); ShardFormatError if it cannot be read."""
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             meta = shard_meta(conn)
             games = {}
-            for row in conn.execute("SELECT * FROM games ORDER BY id"):
+            for row in conn.execute("SELECT * FROM games ORDER BY game_index"):
                 (gid, index, seed, model, settings, status, winner, reason, values, _count, initial, final_hash,
                  _at) = row
                 games[gid] = GameRecord(index, seed, model, json.loads(settings), status, winner, reason, json.loads(values),

@@ -149,7 +149,7 @@ def bounded_cost(argv: list[str]) -> bool:
     """Refuse to spend the suite's minute on a valid request for a large amount of real work."""
     if argv[:2] == ["loop", "run"]:
         return False  # runs stages until its end condition; tests/loop drive it (its options are shared ones)
-    for flag in ("--games", "-n", "--sims", "--parallel", "--max-jobs"):
+    for flag in ("--games", "-n", "--sims", "--parallel", "--max-jobs", "--procs"):
         if flag in argv:
             value = argv[argv.index(flag) + 1]
             if value.strip().isdigit() and len(value.strip()) <= 6 and 3 <= int(value) <= 100_000:

@@ -24,6 +24,7 @@ from .tick import run_tick
 TICK_EVERY = 30.0   # seconds between ticks while every worker is busy
 POLL = 0.5
 STOP_GRACE = 30.0   # seconds a worker gets to hand its job back after Ctrl-C
+SETTLE = 3.0        # seconds workers get to stop on their own Ctrl-C before they are sent SIGTERM
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,13 @@ def start_worker(home: Home, log) -> subprocess.Popen:
 
 
 def stop_workers(workers: list[subprocess.Popen]) -> None:
-    """SIGTERM makes a worker hand its job back at once; one that does not stop in time is killed."""
+    """SIGTERM makes a worker hand its job back at once; one that does not stop in time is killed.
+
+    Ctrl-C at a terminal already reached the workers (one process group): they get a moment to
+    finish handing their jobs back before the SIGTERM."""
+    settle = time.monotonic() + SETTLE
+    while any(proc.poll() is None for proc in workers) and time.monotonic() < settle:
+        time.sleep(POLL / 5)
     for proc in workers:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)

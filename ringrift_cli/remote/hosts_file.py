@@ -132,6 +132,8 @@ def load_hosts(path: Path) -> list[Host]:
         where = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise HostsFileError(f"{path}{where}: not valid YAML: {problem}") from None
+    except RecursionError:
+        raise HostsFileError(f"{path}: nested too deeply") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise HostsFileError(f"cannot read {path}: {exc}") from None
     if root is None:

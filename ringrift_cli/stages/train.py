@@ -17,10 +17,11 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..files import fsync_dir, sha256_of
-from ..store.artifacts import Artifact, list_artifacts, register_artifact_in
+from ..store.artifacts import Artifact, register_artifact_in, usable_artifacts
 from ..store.events import append_event
 from ..store.models import Model, best_model, find_model, register_model_in
 from ..store.queue import Job, check_held_in
+from ..verify import verified_file
 from .handlers import JobContext
 from .params import TrainParams, train_params
 from .model_choice import registered_model_path
@@ -47,7 +48,7 @@ def choose_shards(context, config_key: str, params: TrainParams):
     from ..ai.encoding import ENCODER_VERSION
     from ..train.dataset import choose_window
 
-    artifacts = [a for a in list_artifacts(context.store, config_key, "npz")
+    artifacts = [a for a in usable_artifacts(context.store, config_key, "npz")
                  if a.meta.get("encoder_version") == ENCODER_VERSION]
     window = choose_window([(a.id, context.home.root / a.path, int(a.meta.get("samples", 0))) for a in artifacts],
                            params.max_samples)
@@ -67,9 +68,9 @@ def parent_of(context, config_key: str, params: TrainParams) -> Model | None:
 def plan_training(jctx: JobContext, config_key: str, params: TrainParams) -> TrainPlan:
     window, by_id = choose_shards(jctx.context, config_key, params)
     for source in window:
-        artifact = by_id[source.artifact_id]
-        if not source.path.is_file() or sha256_of(source.path) != artifact.sha256:
-            raise UserError(f"NPZ shard {artifact.path} is missing or fails its sha256; refusing to train on it")
+        # A shard that fails its sha256 is quarantined (the next training leaves it out) and
+        # this one fails, naming it.
+        verified_file(jctx.context, by_id[source.artifact_id])
     parent = parent_of(jctx.context, config_key, params)
     parent_path = registered_model_path(jctx.context, parent.id) if parent else None
     return TrainPlan(window, [by_id[s.artifact_id] for s in window], parent, parent_path)

@@ -8,10 +8,11 @@ back to the queue for someone else.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import threading
 import traceback
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Callable, ContextManager
 
@@ -95,12 +96,29 @@ def run_handler_releasing(context: Context, handler: Handler, job: Job, worker: 
     try:
         return run_handler(context, handler, job, worker, policy, lease, interval, progress)
     except KeyboardInterrupt as exc:
-        try:
-            release(context.store, job.id, worker, job.claim_seq, "interrupted")
-            exc.args = (f"{job.kind} job {job.id} handed back to the queue",)  # the CLI says so
-        except LeaseLost:
-            pass
+        # A second signal (Ctrl-C reaches the whole group, then `loop run` sends SIGTERM) must not
+        # cut the hand-back short and leave the job claimed until its lease ends.
+        with signals_held():
+            try:
+                release(context.store, job.id, worker, job.claim_seq, "interrupted")
+                exc.args = (f"{job.kind} job {job.id} handed back to the queue",)  # the CLI says so
+            except LeaseLost:
+                pass
         raise
+
+
+@contextmanager
+def signals_held():
+    """Ignore SIGINT and SIGTERM for the duration (main thread only; elsewhere a no-op)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def run_handler(

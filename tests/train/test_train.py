@@ -138,3 +138,21 @@ def test_training_lowers_validation_loss_and_registers_a_candidate(samples_home,
 def test_bad_train_input_exits_2_with_one_line(home, args, message):
     result = run_cli("train", "hex8_2p", *args)
     assert result.exit_code == 2 and message in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_a_corrupt_npz_shard_is_quarantined_and_named_and_left_out_next_time(home):
+    import json
+
+    cli_json("selfplay", "hex8_2p", "--games", "4", "--sims", "4", "--seed", "1", "--model", "none")
+    first = cli_json("export", "hex8_2p")["shards"][0]["path"]
+    cli_json("selfplay", "hex8_2p", "--games", "4", "--sims", "4", "--seed", "2", "--model", "none")
+    second = cli_json("export", "hex8_2p")["shards"][0]["path"]
+    data = bytearray((home / first).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (home / first).write_bytes(bytes(data))
+    refused = run_cli("train", "hex8_2p", "--preset", "tiny", "--epochs", "1")
+    assert refused.exit_code != 0 and first in refused.output and "quarantined" in refused.output
+    trained = run_cli("train", "hex8_2p", "--preset", "tiny", "--epochs", "1", "--json")
+    assert trained.exit_code == 0, trained.output
+    model = cli_json("models", "show", json.loads(trained.stdout)["model_id"])
+    assert [shard["path"] for shard in model["lineage"]["shards"]] == [second]

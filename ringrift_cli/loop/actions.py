@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from ..keys import STAGES
+from ..store.breakers import Breaker
 
 # Later stages first: finishing work in flight beats starting more of it.
 STAGE_PRIORITY = {kind: 10 * (index + 1) for index, kind in enumerate(STAGES)}
@@ -22,14 +23,17 @@ class Enqueue:
 
 @dataclass(frozen=True)
 class SetBreaker:
-    scope: str
-    state: str
-    failures: int
-    last_error: str | None
-    opened_at: float | None
-    retry_at: float | None
+    breaker: Breaker  # the row as it is to be written
     event: str | None  # 'breaker_opened', 'breaker_half_open', 'breaker_closed' on a transition
     reason: str
+
+    @property
+    def scope(self) -> str:
+        return self.breaker.scope
+
+    @property
+    def state(self) -> str:
+        return self.breaker.state
 
 
 @dataclass(frozen=True)
@@ -79,4 +83,7 @@ class Decision:
 
 def describe(action) -> dict:
     """An action as plain JSON (for the ticks table, --json and --dry-run)."""
-    return {"action": type(action).__name__.lower(), **asdict(action)}
+    fields = asdict(action)
+    if isinstance(action, SetBreaker):
+        fields = {**fields.pop("breaker"), **fields}  # flat: scope, state, failures, ... then the reason
+    return {"action": type(action).__name__.lower(), **fields}

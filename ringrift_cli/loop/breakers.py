@@ -7,7 +7,7 @@ its success closes the breaker, its failure opens it again for another cool-down
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from ..store.breakers import Breaker
 from ..store.events import Event
@@ -23,46 +23,37 @@ def stage_scope(kind: str) -> str:
     return f"stage:{kind}"
 
 
-@dataclass(frozen=True)
-class _State:
-    state: str
-    failures: int
-    last_error: str | None
-    opened_at: float | None
-    retry_at: float | None
-    updated_at: float
+def fresh(scope: str) -> Breaker:
+    return Breaker(scope, "closed", 0, None, None, None, 0.0)
 
 
-def _from_row(breaker: Breaker | None) -> _State:
-    if breaker is None:
-        return _State("closed", 0, None, None, None, 0.0)
-    return _State(breaker.state, breaker.failures, breaker.last_error, breaker.opened_at, breaker.retry_at,
-                  breaker.updated_at)
-
-
-def _after_outcome(state: _State, event: Event, knobs: LoopSettings) -> _State:
+def _after_outcome(state: Breaker, event: Event, knobs: LoopSettings) -> Breaker:
     at = event.created_at
     if event.type == "job_completed":
-        return _State("closed", 0, None, None, None, at)
+        return replace(state, state="closed", failures=0, last_error=None, opened_at=None, retry_at=None,
+                       updated_at=at)
     error = event.payload.get("error") or "lease expired"
     probing = state.state == "half_open" or (state.state == "open" and state.retry_at is not None
                                              and at >= state.retry_at)
     if probing:
-        return _State("open", state.failures + 1, error, at, at + knobs.breaker_cooldown_seconds, at)
+        return replace(state, state="open", failures=state.failures + 1, last_error=error, opened_at=at,
+                       retry_at=at + knobs.breaker_cooldown_seconds, updated_at=at)
     if state.state == "open":
         return replace(state, failures=state.failures + 1, last_error=error, updated_at=at)
     recent = state.failures > 0 and at - state.updated_at <= knobs.breaker_window_seconds
     failures = state.failures + 1 if recent else 1
     if failures >= knobs.breaker_failures:
-        return _State("open", failures, error, at, at + knobs.breaker_cooldown_seconds, at)
-    return _State("closed", failures, error, None, None, at)
+        return replace(state, state="open", failures=failures, last_error=error, opened_at=at,
+                       retry_at=at + knobs.breaker_cooldown_seconds, updated_at=at)
+    return replace(state, state="closed", failures=failures, last_error=error, opened_at=None, retry_at=None,
+                   updated_at=at)
 
 
 def breaker_actions(breakers: dict[str, Breaker], outcomes: tuple[Event, ...], knobs: LoopSettings,
                     now: float) -> tuple[list[SetBreaker], dict[str, str]]:
     """Fold the outcomes into each stage's breaker; return the rows to write and each
     stage scope's state after this tick."""
-    states = {scope: _from_row(row) for scope, row in breakers.items()}
+    states = dict(breakers)
     before = {scope: state.state for scope, state in states.items()}
     changed = set()
     for event in outcomes:
@@ -70,7 +61,7 @@ def breaker_actions(breakers: dict[str, Breaker], outcomes: tuple[Event, ...], k
             continue
         # A job that failed but will be retried still counts: the stage is failing.
         scope = stage_scope(event.payload["kind"])
-        states[scope] = _after_outcome(states.get(scope, _from_row(None)), event, knobs)
+        states[scope] = _after_outcome(states.get(scope) or fresh(scope), event, knobs)
         changed.add(scope)
     for scope, state in states.items():
         if state.state == "open" and state.retry_at is not None and now >= state.retry_at:
@@ -87,6 +78,5 @@ def breaker_actions(breakers: dict[str, Breaker], outcomes: tuple[Event, ...], k
                   "half_open": "cool-down over: one probe job may run",
                   "closed": "a job succeeded" if before.get(scope, "closed") != "closed" or state.failures == 0
                   else f"{state.failures} recent failure(s)"}[state.state]
-        actions.append(SetBreaker(scope, state.state, state.failures, state.last_error, state.opened_at,
-                                  state.retry_at, event, reason))
+        actions.append(SetBreaker(state, event, reason))
     return actions, {scope: state.state for scope, state in states.items()}

@@ -159,11 +159,12 @@ def apply_decision(context: Context, decision: Decision, upto: int, now: float, 
                                priority=action.priority, dedup_key=action.dedup_key)
                 enqueue_in(conn, spec, policy, at=now)
             elif isinstance(action, SetBreaker):
-                save_breaker_in(conn, action.scope, action.state, action.failures, action.last_error,
-                                action.opened_at, action.retry_at, now)
+                row = action.breaker
+                save_breaker_in(conn, row.scope, row.state, row.failures, row.last_error, row.opened_at,
+                                row.retry_at, now)
                 if action.event == "breaker_opened":
-                    append_event(conn, "breaker_opened", {"scope": action.scope, "failures": action.failures,
-                                                          "retry_at": action.retry_at, "error": action.last_error},
+                    append_event(conn, "breaker_opened", {"scope": row.scope, "failures": row.failures,
+                                                          "retry_at": row.retry_at, "error": row.last_error},
                                  at=now)
                 elif action.event in ("breaker_half_open", "breaker_closed"):
                     append_event(conn, action.event, {"scope": action.scope}, at=now)

@@ -188,7 +188,7 @@ def fold(outcomes, breakers=None, now=NOW, knobs=KNOBS):
 
 
 def as_breaker(row: SetBreaker, at: float) -> Breaker:
-    return Breaker(row.scope, row.state, row.failures, row.last_error, row.opened_at, row.retry_at, at)
+    return replace(row.breaker, updated_at=at)
 
 
 def test_breaker_opens_after_consecutive_failures_within_the_window():
@@ -196,7 +196,7 @@ def test_breaker_opens_after_consecutive_failures_within_the_window():
     rows, states = fold([outcome("job_failed", "train", NOW - 10 * (n - i), event_id=i) for i in range(n)])
     assert states["stage:train"] == "open"
     assert rows["stage:train"].event == "breaker_opened"
-    assert rows["stage:train"].retry_at == pytest.approx(NOW - 10 + KNOBS.breaker_cooldown_seconds)
+    assert rows["stage:train"].breaker.retry_at == pytest.approx(NOW - 10 + KNOBS.breaker_cooldown_seconds)
 
 
 def test_failures_further_apart_than_the_window_do_not_open_it():
@@ -240,7 +240,7 @@ def test_half_open_probe_success_closes_and_failure_reopens():
     assert states["stage:train"] == "closed" and rows["stage:train"].event == "breaker_closed"
     rows, states = fold([outcome("job_failed", "train", NOW)], {"stage:train": half})
     assert states["stage:train"] == "open" and rows["stage:train"].event == "breaker_opened"
-    assert rows["stage:train"].retry_at == NOW + KNOBS.breaker_cooldown_seconds
+    assert rows["stage:train"].breaker.retry_at == NOW + KNOBS.breaker_cooldown_seconds
 
 
 def test_lease_expiry_counts_as_a_failure():

@@ -83,8 +83,3 @@ def loads_object(text: str, what: str) -> dict:
     if not isinstance(value, dict):
         raise UserError(f"{what} must be a JSON object, got {type(value).__name__}")
     return value
-
-
-def dumps(value: Any, **options) -> str:
-    """Standard JSON only (no NaN or Infinity); a value beyond the bounds is a bug, not user input."""
-    return json.dumps(value, allow_nan=False, **options)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from .context import Context
 from .loop.tick import TickReport, run_tick
-from .keys import STAGES
+from .keys import CONFIG_KEYS, STAGES
 from .settings import EffectiveSetting
 from .store.breakers import Breaker, list_breakers
 from .store.db import now
@@ -40,14 +40,13 @@ class BestModel:
     games: int
 
 
-def best_models(ctx: Context) -> list[BestModel]:
-    """The best model of each config that has one, with its Elo from the config's matches."""
+def best_models(ctx: Context, config_keys: tuple[str, ...] = CONFIG_KEYS) -> list[BestModel]:
+    """The best model of each of ``config_keys`` that has one, with its Elo from the config's matches."""
     from .elo import config_ratings
-    from .keys import CONFIG_KEYS
     from .store.models import best_model
 
     rows = []
-    for config_key in CONFIG_KEYS:
+    for config_key in config_keys:
         model = best_model(ctx.store, config_key)
         if model is None:
             continue

@@ -41,7 +41,7 @@ class RemoteEvaluator:
         self.conn.close()
 
 
-def start_batch_evaluator(mp, evaluator, config_key: str, procs: int):
+def start_batch_evaluator(mp, evaluator, procs: int):
     """Start the evaluator process; return (its Child, one RemoteEvaluator per search process)."""
     import os
 

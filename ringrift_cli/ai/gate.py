@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from .intervals import wilson_interval
-from .ratings import Game
+from .ratings import Game, pair_result
 from .sprt import SprtSettings, sprt
 
 BASELINES = ("random", "heuristic")
@@ -42,7 +42,7 @@ def game_score(game: Game, player: str, opponent: str) -> float | None:
     theirs = [r for p, r in zip(game.players, game.ranks) if p == opponent]
     if not mine or not theirs:
         return None
-    results = [1.0 if a < b else 0.5 if a == b else 0.0 for a in mine for b in theirs]
+    results = [pair_result(a, b) for a in mine for b in theirs]
     return sum(results) / len(results)
 
 

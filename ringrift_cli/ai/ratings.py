@@ -59,8 +59,13 @@ def pairwise_results(game: Game) -> list[tuple[str, str, float, float]]:
             if a == b:
                 continue  # a player against itself says nothing about its strength
             ra, rb = game.ranks[i], game.ranks[j]
-            pairs.append((a, b, 1.0 if ra < rb else 0.5 if ra == rb else 0.0, weight))
+            pairs.append((a, b, pair_result(ra, rb), weight))
     return pairs
+
+
+def pair_result(rank: int, other: int) -> float:
+    """One seat's result against another from their finishing ranks: 1 ahead, 0.5 tied, 0 behind."""
+    return 1.0 if rank < other else 0.5 if rank == other else 0.0
 
 
 def fit_ratings(games: list[Game], *, anchor: str = ANCHOR, anchor_elo: float = ANCHOR_ELO,

@@ -102,7 +102,7 @@ def play_selfplay_procs(
         if batch_evaluator:
             from .batch_evaluator import start_batch_evaluator
 
-            evaluator_child, search_evaluators = start_batch_evaluator(mp, evaluator, config_key, procs)
+            evaluator_child, search_evaluators = start_batch_evaluator(mp, evaluator, procs)
         for k in range(procs):
             receive, send = mp.Pipe(duplex=False)
             process = mp.Process(target=search_process, name=f"ringrift-search-{k}", daemon=True,

@@ -14,7 +14,7 @@ from ..context import open_context
 from ..keys import check_config_key
 from .options import HomeOption, JsonOption, param_option
 from .render import print_json
-from .stages import ConfigKey, run_stage
+from .stages import ConfigKey, given, run_stage
 
 
 def checked(home, kind: str, config_key: str, params: dict, check) -> None:
@@ -25,10 +25,6 @@ def checked(home, kind: str, config_key: str, params: dict, check) -> None:
     check_params(kind, params)
     with open_context(home) as ctx:
         check(ctx, config_key, params)
-
-
-def given(**values) -> dict:
-    return {key: value for key, value in values.items() if value is not None}
 
 
 def train(

@@ -15,12 +15,11 @@ models_app = typer.Typer(help="The trained models: status, lineage, metrics, Elo
 
 
 def model_view(ctx, model, ratings) -> dict:
-    from ..files import sha256_of
     from ..store.artifacts import get_artifact
+    from ..verify import artifact_problem
 
     artifact = get_artifact(ctx.store, model.artifact_id)
-    path = ctx.home.root / artifact.path
-    file_ok = path.is_file() and sha256_of(path) == artifact.sha256
+    file_ok = artifact_problem(ctx.home.root, artifact) is None
     rating = ratings.get(model.id)
     return {"id": model.id, "config_key": model.config_key, "status": model.status, "path": artifact.path,
             "sha256": artifact.sha256, "file_ok": file_ok, "parent_id": model.parent_id,

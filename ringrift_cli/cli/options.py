@@ -65,9 +65,3 @@ def param_option(kind: str, name: str, *flags: str):
     from ..stages.param_schema import param_for
 
     return typer.Option(*flags, help=param_for(kind, name).help_text(), show_default=False)
-
-
-def parse_json_object(text: str, what: str) -> dict:
-    from ..json_input import loads_object
-
-    return loads_object(text, what)

@@ -12,8 +12,8 @@ from ..store import queue as jobs
 from ..store.events import events_for_job, prune_events
 from ..store.status import dead_jobs
 from ..settings import lease_bounds, setting_for
-from .options import (ClaimOption, whole_number, HomeOption, JsonOption, LeaseOption, WorkerOption, parse_duration,
-                      parse_json_object)
+from ..json_input import loads_object
+from .options import ClaimOption, whole_number, HomeOption, JsonOption, LeaseOption, WorkerOption, parse_duration
 from .render import age, clock, console, fitted_table, print_json, short, table
 
 queue_app = typer.Typer(help="Add, inspect, claim and finish jobs in the work-queue.", no_args_is_help=True)
@@ -199,7 +199,7 @@ def complete(
     home: HomeOption = None, json_output: JsonOption = False,
 ) -> None:
     """Mark a job this worker holds as done (exit 2 if the claim was lost)."""
-    parsed = parse_json_object(result, "--result") if result is not None else None
+    parsed = loads_object(result, "--result") if result is not None else None
     with open_context(home) as ctx:
         job = jobs.complete(ctx.store, job_id, worker, claim, parsed)
     print_json(job.to_dict()) if json_output else typer.echo(f"job {job.id} done")

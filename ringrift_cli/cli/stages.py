@@ -36,6 +36,11 @@ def run_stage(home, kind: str, config_key: str, params: dict, json_output: bool,
     return job, time.monotonic() - started
 
 
+def given(**values) -> dict:
+    """The options the user typed (None means "not given": the job takes the schema's default)."""
+    return {key: value for key, value in values.items() if value is not None}
+
+
 def procs_value(text: str | None):
     """``--procs``: a whole number or ``auto``, read and checked by the selfplay schema."""
     from ..stages.param_schema import param_for, parse_text
@@ -56,9 +61,8 @@ def selfplay(
     json_output: JsonOption = False,
 ) -> None:
     """Play selfplay games and record them as one games shard (a job row, run here)."""
-    given = {"games": games, "model": model, "simulations": sims, "parallel": parallel, "seed": seed,
-             "device": device, "procs": procs_value(procs)}
-    params = {name: value for name, value in given.items() if value is not None}
+    params = given(games=games, model=model, simulations=sims, parallel=parallel, seed=seed, device=device,
+                   procs=procs_value(procs))
     job, seconds = run_stage(home, "selfplay", config_key, params, json_output, f"selfplay {config_key}", "games")
     result = job.result
     if json_output:

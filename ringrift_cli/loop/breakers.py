@@ -33,8 +33,7 @@ def _after_outcome(state: Breaker, event: Event, knobs: LoopSettings) -> Breaker
         return replace(state, state="closed", failures=0, last_error=None, opened_at=None, retry_at=None,
                        updated_at=at)
     error = event.payload.get("error") or "lease expired"
-    probing = state.state == "half_open" or (state.state == "open" and state.retry_at is not None
-                                             and at >= state.retry_at)
+    probing = state.effective_state(at) == "half_open"
     if probing:
         return replace(state, state="open", failures=state.failures + 1, last_error=error, opened_at=at,
                        retry_at=at + knobs.breaker_cooldown_seconds, updated_at=at)
@@ -64,7 +63,7 @@ def breaker_actions(breakers: dict[str, Breaker], outcomes: tuple[Event, ...], k
         states[scope] = _after_outcome(states.get(scope) or fresh(scope), event, knobs)
         changed.add(scope)
     for scope, state in states.items():
-        if state.state == "open" and state.retry_at is not None and now >= state.retry_at:
+        if state.state == "open" and state.effective_state(now) == "half_open":
             states[scope] = replace(state, state="half_open", updated_at=now)
             changed.add(scope)
     actions = []

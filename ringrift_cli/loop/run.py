@@ -16,9 +16,10 @@ from typing import Callable
 
 from ..context import open_context
 from ..home import Home
-from ..store.loop_state import events_after
+from ..store.loop_state import events_after, newest_event_id
 from ..status import best_models
 from ..store.status import queue_depth
+from .knobs import loop_settings
 from .tick import run_tick
 
 TICK_EVERY = 30.0   # seconds between ticks while every worker is busy
@@ -69,19 +70,19 @@ def run_loop(home: Home, end: EndCondition, workers: int, *, live: bool,
     """Run until ``end`` holds; return a summary. KeyboardInterrupt stops the workers first."""
     started = time.monotonic()
     with open_context(home.state_file) as ctx:
-        baseline = ctx.store.read("SELECT coalesce(max(id), 0) AS id FROM events")[0]["id"]
+        baseline = newest_event_id(ctx.store)
     running: list[subprocess.Popen] = []
     ticks, jobs_run, promoted = 0, 0, False
     log_path = home.data_dir("runs") / "loop-workers.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    view = LiveView(home, live, say)
+    view = LiveView(live, say)
     with open(log_path, "ab") as log:
         try:
             while True:
                 with open_context(home.state_file) as ctx:
                     report = run_tick(ctx, time.time())
                     ticks += 1
-                    promoted = promoted or bool(events_after(ctx.store, baseline, ("model_promoted",), 10**9)[0])
+                    promoted = promoted or bool(events_after(ctx.store, baseline, ("model_promoted",), 1)[0])
                     view.update(ctx, report, ticks, len(running))
                 if end.met(ticks, promoted, time.monotonic() - started):
                     break
@@ -107,7 +108,7 @@ def run_loop(home: Home, end: EndCondition, workers: int, *, live: bool,
 class LiveView:
     """Each stage's jobs and the latest Elo: a rich live table on a terminal, else one line per tick."""
 
-    def __init__(self, home: Home, live: bool, say: Callable[[str], None]):
+    def __init__(self, live: bool, say: Callable[[str], None]):
         self.say = say
         self.live = None
         if live:
@@ -120,8 +121,9 @@ class LiveView:
         depth = {}
         for row in queue_depth(ctx.store):
             depth.setdefault(row.kind, {})[row.status] = row.count
-        best = {row.config_key: row for row in best_models(ctx)}
-        best = {key: best.get(key) for key in ctx.setting("loop.configs").split(",")}
+        configs = loop_settings(ctx.setting).configs
+        best = {row.config_key: row for row in best_models(ctx, configs)}
+        best = {key: best.get(key) for key in configs}
         enqueued = [a for a in report.actions if a["action"] == "enqueue"]
         if self.live is None:
             counts = ", ".join(f"{kind} {d.get('queued', 0)}q/{d.get('claimed', 0)}r/{d.get('done', 0)}d"

@@ -22,10 +22,9 @@ class Snapshot:
     expired_games: tuple[FileToDelete, ...] = ()
     surplus_models: tuple[FileToDelete, ...] = ()
 
-    def active_count(self, kind: str, config_key: str | None = None, status: str | None = None) -> int:
+    def active_count(self, kind: str, config_key: str | None = None) -> int:
         return sum(row.count for row in self.active
-                   if row.kind == kind and (config_key is None or row.config_key == config_key)
-                   and (status is None or row.status == status))
+                   if row.kind == kind and (config_key is None or row.config_key == config_key))
 
     def queued_by_kind(self) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -20,11 +20,11 @@ from ..store.breakers import list_breakers
 from ..store.db import Store
 from ..store.events import append_event
 from ..store.loop_state import (
-    active_job_counts, config_facts, cursor_position, drop_lock, events_after, expired_games_shards, loop_mark,
-    mark_file_deleted_in, move_cursor_in, optimize, prune_passed_events_in, record_tick_in, save_breaker_in,
+    active_job_counts, config_facts, current_lock, cursor_position, drop_lock, events_after, expired_games_shards,
+    loop_mark, mark_file_deleted_in, move_cursor_in, optimize, prune_passed_events_in, record_tick_in, save_breaker_in,
     set_mark_in, surplus_retired_models, take_lock,
 )
-from ..store.queue import JobSpec, enqueue_in, reap_expired_in
+from ..store.queue import JobSpec, QueuePolicy, enqueue_in, expired_lease_count, reap_expired_in
 from ..store.settings import setting_updated_at
 from .actions import Decision, DeleteFile, Enqueue, Optimize, PruneEvents, SetBreaker, Wait, describe
 from .breakers import OUTCOME_EVENTS
@@ -105,9 +105,10 @@ def read_snapshot(store: Store, knobs: LoopSettings, now: float, free: float) ->
     return snapshot, upto
 
 
-def plan_tick(context: Context, now: float, free: float | None = None) -> tuple[Decision, Snapshot, int]:
+def plan_tick(context: Context, now: float, free: float | None = None,
+              knobs: LoopSettings | None = None) -> tuple[Decision, Snapshot, int]:
     """Read and decide, writing nothing (what --dry-run shows)."""
-    knobs = loop_settings(context.setting)
+    knobs = knobs or loop_settings(context.setting)
     snapshot, upto = read_snapshot(context.store, knobs, now, free_gb(context.home.root) if free is None else free)
     return decide(snapshot, knobs), snapshot, upto
 
@@ -117,21 +118,19 @@ def run_tick(context: Context, now: float, *, dry_run: bool = False, free: float
     """One bounded pass of the loop at time ``now``."""
     if dry_run:
         decision, snapshot, _ = plan_tick(context, now, free)
-        reapable = sum(1 for _ in context.store.read(
-            "SELECT 1 FROM jobs WHERE status = 'claimed' AND lease_until < ?", (now,)))
-        return report_of(decision, TickReport(ran=True, dry_run=True, reaped=reapable))
+        return report_of(decision, TickReport(ran=True, dry_run=True, reaped=expired_lease_count(context.store, now)))
     knobs = loop_settings(context.setting)
     holder = holder or holder_name()
     if take_lock(context.store, LOCK, holder, now, knobs.lock_seconds, holder_is_dead) is None:
-        held = context.store.read("SELECT holder FROM locks WHERE name = ?", (LOCK,))
-        return TickReport(ran=False, held_by=held[0]["holder"] if held else None)
+        lock = current_lock(context.store, LOCK)
+        return TickReport(ran=False, held_by=lock.holder if lock else None)
     try:
         policy = context.queue_policy()
         with context.store.write() as conn:
             reaped = len(reap_expired_in(conn, policy, now))
-        decision, snapshot, upto = plan_tick(context, now, free)
+        decision, snapshot, upto = plan_tick(context, now, free, knobs)
         report = report_of(decision, TickReport(ran=True, reaped=reaped))
-        deletions = apply_decision(context, decision, upto, now, report)
+        deletions = apply_decision(context, decision, upto, now, report, policy)
         delete_files(context, deletions, report)
         if any(isinstance(action, Optimize) for action in decision.actions):
             optimize(context.store)
@@ -148,9 +147,9 @@ def report_of(decision: Decision, report: TickReport) -> TickReport:
     return report
 
 
-def apply_decision(context: Context, decision: Decision, upto: int, now: float, report: TickReport) -> list[DeleteFile]:
+def apply_decision(context: Context, decision: Decision, upto: int, now: float, report: TickReport,
+                   policy: QueuePolicy) -> list[DeleteFile]:
     """Write every decision in one transaction; return the files to delete after the commit."""
-    policy = context.queue_policy()
     deletions = []
     with context.store.write() as conn:
         for action in decision.actions:

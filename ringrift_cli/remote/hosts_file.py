@@ -31,14 +31,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UserError
-from ..keys import STAGES
+from ..keys import HOST_NAME_PATTERN, STAGES
 
 LOCAL = "local"
 HOSTS_ENV = "RINGRIFT_HOSTS"
 HOSTS_FILE = "hosts.yaml"
 FIELDS = {"name", "ssh", "slots", "gpus", "roles", "home", "command", "identity_file", "note",
           "known_hosts", "bwlimit", "min_free_gb"}
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+NAME_PATTERN = re.compile(HOST_NAME_PATTERN)  # the same rule as a job's --host pin
 # user@host:port; user and host start with a letter or digit, so neither can read as an option.
 SSH_PATTERN = re.compile(r"^(?:([A-Za-z0-9_][A-Za-z0-9_.-]{0,31})@)?([A-Za-z0-9][A-Za-z0-9.-]{0,252})(?::(\d{1,5}))?$")
 # A path: no spaces, quotes, '$', ';', '|', '&', '`', '*', '=' or other shell syntax; '~' only as '~/...'.

@@ -41,9 +41,7 @@ class SshTransport(Transport):
         from fabric import Config, Connection
         from paramiko import RejectPolicy, SSHConfig
 
-        if not self.known_hosts.is_file():
-            raise HostKeyRefused(f"host {self.host.name}: known_hosts file {self.known_hosts} does not exist, so the "
-                                 f"key of {self.target} is unknown; refusing to connect")
+        self._require_known_hosts()
         connect_kwargs = {"allow_agent": self.identity_file is None, "look_for_keys": self.identity_file is None}
         if self.identity_file is not None:
             connect_kwargs["key_filename"] = [str(self.identity_file)]
@@ -134,10 +132,14 @@ class SshTransport(Transport):
             argv.append(f"--bwlimit={self.host.bwlimit}")
         return [*argv, "--", source, destination]
 
-    def _rsync(self, source: str, destination: str, paths: Sequence[str]) -> None:
+    def _require_known_hosts(self) -> None:
+        """Both SSH and rsync trust only this file: without it no host key can be checked."""
         if not self.known_hosts.is_file():
             raise HostKeyRefused(f"host {self.host.name}: known_hosts file {self.known_hosts} does not exist, so the "
                                  f"key of {self.target} is unknown; refusing to connect")
+
+    def _rsync(self, source: str, destination: str, paths: Sequence[str]) -> None:
+        self._require_known_hosts()
         try:
             proc = subprocess.run(self.rsync_argv(source, destination), capture_output=True, text=True,
                                   input="".join(f"{path}\n" for path in paths))

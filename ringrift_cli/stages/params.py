@@ -30,11 +30,7 @@ class ExportParams:
 
 
 def selfplay_params(job: Job, jctx: JobContext) -> SelfplayParams:
-    values = resolve_params("selfplay", job.params, jctx.context.setting)
-    if values["seed"] is None:
-        # Unseeded jobs must not all play the same games: derive the seed from the job's
-        # trace id, which a retry of the same job keeps.
-        values["seed"] = int(job.trace_id[:15], 16)
+    values = job_values("selfplay", job.params, jctx.context.setting, job)
     if values["procs"] == "auto":
         from ..ai.search_procs import usable_cores
 
@@ -46,9 +42,10 @@ def export_params(job: Job, jctx: JobContext) -> ExportParams:
     return ExportParams(**resolve_params("export", job.params, jctx.context.setting))
 
 
-def lifecycle_values(kind: str, params: dict, setting, job: Job | None) -> dict:
-    """The resolved params of a train, eval or promote job; with ``job``, an unset seed is derived
-    from its trace id (which a retry keeps). Without (the CLI's check before enqueueing) it stays None."""
+def job_values(kind: str, params: dict, setting, job: Job | None) -> dict:
+    """The resolved params of a job of ``kind``. With ``job``, an unset seed is derived from its
+    trace id: unseeded jobs must not all play the same games, and a retry keeps the trace id.
+    Without (the CLI's check before enqueueing) it stays None."""
     values = resolve_params(kind, params, setting)
     if job is not None and values["seed"] is None:
         values["seed"] = int(job.trace_id[:15], 16)
@@ -67,10 +64,8 @@ class TrainParams:
     seed: int | None
 
 
-
-
 def train_params(params: dict, setting, job: Job | None = None) -> TrainParams:
-    values = lifecycle_values("train", params, setting, job)
+    values = job_values("train", params, setting, job)
     values["source"] = values.pop("from")
     return TrainParams(**values)
 
@@ -87,7 +82,7 @@ class EvalParams:
 
 
 def eval_params(params: dict, setting, job: Job | None = None) -> EvalParams:
-    values = lifecycle_values("eval", params, setting, job)
+    values = job_values("eval", params, setting, job)
     values["opponents"] = tuple(dict.fromkeys(values["opponents"].split(",")))
     return EvalParams(**values)
 
@@ -102,4 +97,4 @@ class PromoteParams:
 
 
 def promote_params(params: dict, setting, job: Job | None = None) -> PromoteParams:
-    return PromoteParams(**lifecycle_values("promote", params, setting, job))
+    return PromoteParams(**job_values("promote", params, setting, job))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..files import fsync_dir, sha256_of
-from ..store.artifacts import Artifact, register_artifact_in, usable_artifacts
+from ..store.artifacts import Artifact, register_artifact_in, unquarantined_artifacts
 from ..store.events import append_event
 from ..store.models import Model, best_model, find_model, register_model_in
 from ..store.queue import Job, check_held_in
@@ -48,7 +48,7 @@ def choose_shards(context, config_key: str, params: TrainParams):
     from ..ai.encoding import ENCODER_VERSION
     from ..train.dataset import choose_window
 
-    artifacts = [a for a in usable_artifacts(context.store, config_key, "npz")
+    artifacts = [a for a in unquarantined_artifacts(context.store, config_key, "npz")
                  if a.meta.get("encoder_version") == ENCODER_VERSION]
     window = choose_window([(a.id, context.home.root / a.path, int(a.meta.get("samples", 0))) for a in artifacts],
                            params.max_samples)

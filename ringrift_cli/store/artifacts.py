@@ -137,18 +137,11 @@ def artifact_inputs(store: Store, artifact_id: int) -> list[int]:
     return [row["input_id"] for row in rows]
 
 
-def usable_artifacts(store: Store, config_key: str, kind: str) -> list[Artifact]:
-    """The config's artifacts of ``kind`` that are not quarantined, oldest first."""
-    rows = store.read("SELECT a.* FROM artifacts a WHERE a.config_key = ? AND a.kind = ? AND NOT EXISTS"
-                      " (SELECT 1 FROM artifact_flags f WHERE f.artifact_id = a.id AND f.flag = 'quarantined')"
-                      " ORDER BY a.id", (config_key, kind))
-    return [Artifact.from_row(row) for row in rows]
-
-
-def unquarantined_artifacts(store: Store) -> list[Artifact]:
-    """Every registered artifact not set aside as quarantined, oldest first."""
-    rows = store.read("SELECT a.* FROM artifacts a WHERE NOT EXISTS (SELECT 1 FROM artifact_flags f"
-                      " WHERE f.artifact_id = a.id AND f.flag = 'quarantined') ORDER BY a.id")
+def unquarantined_artifacts(store: Store, config_key: str | None = None, kind: str | None = None) -> list[Artifact]:
+    """Registered artifacts not set aside as quarantined (of one config and kind when given), oldest first."""
+    rows = store.read("SELECT a.* FROM artifacts a WHERE (? IS NULL OR a.config_key = ?) AND (? IS NULL OR a.kind = ?)"
+                      " AND NOT EXISTS (SELECT 1 FROM artifact_flags f WHERE f.artifact_id = a.id"
+                      " AND f.flag = 'quarantined') ORDER BY a.id", (config_key, config_key, kind, kind))
     return [Artifact.from_row(row) for row in rows]
 
 

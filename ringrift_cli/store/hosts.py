@@ -3,28 +3,9 @@
 from __future__ import annotations
 
 import json
-import sqlite3
-from dataclasses import dataclass
 
 from .db import Store
 from .events import append_event
-
-
-@dataclass(frozen=True)
-class HostRow:
-    name: str
-    ssh: str
-    slots: int
-    gpus: int
-    roles: list[str]
-    home: str
-    last_seen: float | None
-    health: str | None
-    updated_at: float
-
-    @classmethod
-    def from_row(cls, row: sqlite3.Row) -> "HostRow":
-        return cls(**{**dict(row), "roles": json.loads(row["roles"])})
 
 
 def record_health(store: Store, *, name: str, ssh: str, slots: int, gpus: int, roles: tuple[str, ...], home: str,
@@ -49,6 +30,3 @@ def record_health(store: Store, *, name: str, ssh: str, slots: int, gpus: int, r
                          {"host": name, "health": health, "previous": before["health"] if before else None,
                           "reason": reason}, at=now)
 
-
-def list_hosts(store: Store) -> list[HostRow]:
-    return [HostRow.from_row(row) for row in store.read("SELECT * FROM hosts ORDER BY name")]

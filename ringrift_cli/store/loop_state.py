@@ -15,9 +15,6 @@ from .db import Store
 from .events import Event, append_event
 from .settings import store_setting_in
 
-ACTIVE = ("queued", "claimed")
-
-
 # --- the tick lock -------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -200,9 +197,13 @@ def cursor_position(store: Store, consumer: str) -> int:
     return rows[0]["last_event_id"] if rows else 0
 
 
+def newest_event_id(store: Store) -> int:
+    return store.read("SELECT coalesce(max(id), 0) AS id FROM events")[0]["id"]
+
+
 def events_after(store: Store, event_id: int, types: tuple[str, ...], limit: int) -> tuple[list[Event], int]:
     """Events of ``types`` after ``event_id`` (at most ``limit``), and the id a cursor may move to."""
-    newest = store.read("SELECT coalesce(max(id), 0) AS id FROM events")[0]["id"]
+    newest = newest_event_id(store)
     marks = ",".join("?" * len(types))
     rows = store.read(f"SELECT * FROM events WHERE id > ? AND id <= ? AND type IN ({marks}) ORDER BY id LIMIT ?",
                       (event_id, newest, *types, limit))

@@ -427,6 +427,11 @@ def reap_expired(store: Store, policy: QueuePolicy | None = None) -> list[Job]:
         return reap_expired_in(conn, policy or default_policy(), now())
 
 
+def expired_lease_count(store: Store, at: float) -> int:
+    """Claimed jobs whose lease has passed by ``at`` (what the next reap would return to the queue)."""
+    return store.read("SELECT count(*) AS n FROM jobs WHERE status = 'claimed' AND lease_until < ?", (at,))[0]["n"]
+
+
 def reap_expired_in(conn: sqlite3.Connection, policy: QueuePolicy, at: float) -> list[Job]:
     rows = conn.execute(
         "SELECT * FROM jobs WHERE status = 'claimed' AND lease_until < ?", (at,)

@@ -78,14 +78,8 @@ def load_side(source: ShardSource, validation: bool, val_fraction: float, encode
     shard = read_shard(source.path, encoder_version=encoder_version, policy_size=policy_size)
     rows = np.arange(source.samples - source.take, source.samples)
     side = is_validation(shard.arrays["game_ids"][rows], val_fraction)
-    arrays = dict(shard.arrays)
-    with np.load(source.path, allow_pickle=False) as data:
-        # Shards that mark some moves as unsearched carry a per-sample weight for their policy target.
-        if "policy_weight" in data and len(data["policy_weight"]) == source.samples:
-            weight = data["policy_weight"].astype(np.float32)
-            if np.all(np.isfinite(weight)) and np.all(weight >= 0):
-                arrays["policy_weight"] = weight
-    return ShardSamples(arrays, rows[side] if validation else rows[~side])
+    # read_shard already validated every array, policy_weight included.
+    return ShardSamples(dict(shard.arrays), rows[side] if validation else rows[~side])
 
 
 def make_batch(samples: ShardSamples, rows: np.ndarray, symmetries: tuple, rng: np.random.Generator | None) -> Batch:

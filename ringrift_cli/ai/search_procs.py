@@ -1,4 +1,4 @@
-"""Selfplay over several search processes: one job, N processes, one writer.
+"""Selfplay and evaluation over several search processes: one job, N processes, one writer.
 
 Each search process plays games by index, drawing the next index from a
 shared counter, and sends every finished game to this (the job's) process,
@@ -24,13 +24,14 @@ import signal
 import sys
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import connection
 from typing import Callable
 
 from ..errors import UserError
 from ..store.game_records import GameRecord
-from .selfplay import SelfplaySettings, SelfplayTally, play_selfplay
+from .game_loop import GameResult, PlayTally, Side, play_games
+from .selfplay import SelfplaySettings
 
 TALLY_SECONDS = 0.5  # how often a search process reports its moves and evaluations
 STOP_SECONDS = 3.0  # how long a child gets to exit after SIGTERM before SIGKILL
@@ -41,7 +42,7 @@ class SearchProcessFailed(RuntimeError):
 
 
 @dataclass
-class ProcsTally(SelfplayTally):
+class ProcsTally(PlayTally):
     """The job's totals over all processes, plus the batching evaluator's fill when there is one."""
 
     batches: int = 0
@@ -74,62 +75,79 @@ def play_selfplay_procs(
     parallel: int, base_seed: int, procs: int, on_game: Callable[[GameRecord], None],
     on_move: Callable[[ProcsTally], None] = lambda tally: None, batch_evaluator: bool | None = None,
 ) -> ProcsTally:
-    """``play_selfplay`` of ``indices`` over ``procs`` search processes, each playing ``parallel`` games at
+    """Selfplay (one searched side at every seat) over ``procs`` search processes."""
+    return play_games_procs(config_key, [Side(model_name, "search", evaluator, settings)], indices=indices,
+                            parallel=parallel, base_seed=base_seed, procs=procs,
+                            on_game=lambda result: on_game(result.record), on_move=on_move,
+                            batch_evaluator=batch_evaluator)
+
+
+def play_games_procs(
+    config_key: str, sides: list[Side], *, indices: list[int], parallel: int, base_seed: int, procs: int,
+    on_game: Callable[[GameResult], None], on_move: Callable[[ProcsTally], None] = lambda tally: None,
+    record: bool = True, batch_evaluator: bool | None = None,
+) -> ProcsTally:
+    """``play_games`` of ``indices`` over ``procs`` search processes, each playing ``parallel`` games at
     once (fewer when the job has fewer games per process, so that all the processes get some).
-    ``batch_evaluator`` (default: when the network overlaps, i.e. is on an accelerator) puts the
-    network in one batching evaluator process instead of a copy in each search process."""
+    ``batch_evaluator`` (default: when a side's network overlaps, i.e. is on an accelerator) puts each
+    such network in one batching evaluator process instead of a copy in each search process."""
     procs = max(1, min(procs, len(indices)))
-    if batch_evaluator is None:
-        batch_evaluator = bool(getattr(evaluator, "overlaps", False)) and hasattr(evaluator, "forward")
-    if procs == 1 and not batch_evaluator:
+    batched = [k for k, side in enumerate(sides) if side.evaluator is not None and hasattr(side.evaluator, "forward")
+               and (batch_evaluator or (batch_evaluator is None and getattr(side.evaluator, "overlaps", False)))]
+    if procs == 1 and not batched:
         tally = ProcsTally()
 
-        def count(inner: SelfplayTally) -> None:
+        def count(inner: PlayTally) -> None:
             tally.games, tally.moves, tally.evaluations = inner.games, inner.moves, inner.evaluations
             on_move(tally)
 
-        play_selfplay(config_key, evaluator, model_name, settings, indices=indices, parallel=parallel,
-                      base_seed=base_seed, on_game=on_game, on_move=count)
+        for result in play_games(config_key, sides, indices, parallel=parallel, base_seed=base_seed, record=record,
+                                 on_move=count):
+            on_game(result)
         return tally
     import multiprocessing
 
     mp = multiprocessing.get_context("spawn")  # no inherited threads, locks or torch thread pools
     counter = mp.Value("q", 0)
     children: list[Child] = []
-    evaluator_child = None
+    evaluator_children: list[Child] = []
     try:
-        search_evaluators = [evaluator] * procs
-        if batch_evaluator:
+        sides_of = [list(sides) for _ in range(procs)]  # what each search process plays with
+        if batched:
             from .batch_evaluator import start_batch_evaluator
 
-            evaluator_child, search_evaluators = start_batch_evaluator(mp, evaluator, procs)
+            for k in batched:
+                evaluator_child, remotes = start_batch_evaluator(mp, sides[k].evaluator, procs)
+                evaluator_children.append(evaluator_child)
+                for own, remote in zip(sides_of, remotes):
+                    own[k] = replace(sides[k], evaluator=remote)
         for k in range(procs):
             receive, send = mp.Pipe(duplex=False)
             process = mp.Process(target=search_process, name=f"ringrift-search-{k}", daemon=True,
-                                 args=(send, os.getpid(), config_key, search_evaluators[k], model_name, settings,
+                                 args=(send, os.getpid(), config_key, sides_of[k], record,
                                        min(parallel, -(-len(indices) // procs)), base_seed, indices, counter))
             process.start()
             send.close()  # only the child writes: its death then reads as end of file here
             children.append(Child(f"search process {k}", process, receive))
-        if evaluator_child is not None:
-            for search_evaluator in search_evaluators:
-                search_evaluator.close()  # the search processes hold their own ends now
-        return gather(children, evaluator_child, on_game, on_move)
+        for own in sides_of if batched else ():
+            for k in batched:
+                own[k].evaluator.close()  # the search processes hold their own ends now
+        return gather(children, evaluator_children, on_game, on_move)
     finally:
-        stop(children + ([evaluator_child] if evaluator_child is not None else []))
+        stop(children + evaluator_children)
 
 
-def gather(children: list[Child], evaluator_child: Child | None, on_game, on_move) -> ProcsTally:
+def gather(children: list[Child], evaluator_children: list[Child], on_game, on_move) -> ProcsTally:
     """Record games as the search processes send them, until all are done; fail when one dies."""
     tally = ProcsTally()
-    watched = children + ([evaluator_child] if evaluator_child is not None else [])
+    watched = children + evaluator_children
     while not all(child.finished for child in children):
         live = [child for child in watched if not child.finished]
         ready = connection.wait([child.conn for child in live], timeout=1.0)
         for child in live:
             searching = not all(search.finished for search in children)
-            if child.conn in ready and (child is not evaluator_child or searching):
-                receive(child, tally, on_game)  # (the evaluator may end just before the last "done" is read)
+            if child.conn in ready and (child not in evaluator_children or searching):
+                receive(child, tally, on_game)  # (an evaluator may end just before the last "done" is read)
         tally.moves = sum(child.counts[0] for child in children)
         tally.evaluations = sum(child.counts[1] for child in children)
         on_move(tally)
@@ -194,8 +212,8 @@ def one_torch_thread() -> None:
         torch.set_num_threads(1)
 
 
-def search_process(conn, parent_pid: int, config_key: str, evaluator, model_name: str,
-                   settings: SelfplaySettings, parallel: int, base_seed: int, indices: list[int], counter) -> None:
+def search_process(conn, parent_pid: int, config_key: str, sides: list[Side], record: bool, parallel: int,
+                   base_seed: int, indices: list[int], counter) -> None:
     """A child's whole life: play games drawn from the shared counter, send each one when it ends."""
     die_with_parent(parent_pid)
     one_torch_thread()
@@ -210,21 +228,23 @@ def search_process(conn, parent_pid: int, config_key: str, evaluator, model_name
             yield indices[position]
 
     last = [0.0]
+    tally = PlayTally()
 
-    def report(tally: SelfplayTally) -> None:
+    def report(inner: PlayTally) -> None:
+        tally.moves, tally.evaluations = inner.moves, inner.evaluations
         if time.monotonic() - last[0] >= TALLY_SECONDS:
             if os.getppid() != parent_pid:
                 os._exit(1)  # orphaned (no parent-death signal here): nobody will record our games
-            conn.send(("counts", [tally.moves, tally.evaluations]))
+            conn.send(("counts", [inner.moves, inner.evaluations]))
             last[0] = time.monotonic()
 
     try:
-        tally = play_selfplay(config_key, evaluator, model_name, settings, indices=draw(), parallel=parallel,
-                              base_seed=base_seed, on_game=lambda record: conn.send(("game", record)),
-                              on_move=report)
+        for result in play_games(config_key, sides, draw(), parallel=parallel, base_seed=base_seed, record=record,
+                                 on_move=report):
+            conn.send(("game", result))
         conn.send(("done", [tally.moves, tally.evaluations]))
     except (BrokenPipeError, EOFError):
-        os._exit(1)  # the job's process or the evaluator is gone
+        os._exit(1)  # the job's process or an evaluator is gone
     except UserError as exc:
         conn.send(("error", str(exc)))
     except Exception:

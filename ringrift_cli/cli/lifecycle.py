@@ -14,7 +14,7 @@ from ..context import open_context
 from ..keys import check_config_key
 from .options import HomeOption, JsonOption, param_option
 from .render import print_json
-from .stages import ConfigKey, given, run_stage
+from .stages import ConfigKey, given, procs_value, run_stage
 
 
 def checked(home, kind: str, config_key: str, params: dict, check) -> None:
@@ -66,6 +66,7 @@ def eval_command(
     games: Annotated[Optional[int], param_option("eval", "games", "--games", "-n")] = None,
     sims: Annotated[Optional[int], param_option("eval", "simulations", "--sims")] = None,
     parallel: Annotated[Optional[int], param_option("eval", "parallel", "--parallel")] = None,
+    procs: Annotated[Optional[str], param_option("eval", "procs", "--procs")] = None,
     device: Annotated[Optional[str], param_option("eval", "device", "--device")] = None,
     seed: Annotated[Optional[int], param_option("eval", "seed", "--seed")] = None,
     home: HomeOption = None,
@@ -75,7 +76,7 @@ def eval_command(
     from ..stages.eval import check_eval_inputs
 
     params = given(model=model, opponents=opponents, games=games, simulations=sims, parallel=parallel,
-                   device=device, seed=seed)
+                   procs=procs_value(procs), device=device, seed=seed)
     checked(home, "eval", config_key, params, check_eval_inputs)
     job, seconds = run_stage(home, "eval", config_key, params, json_output, f"eval {config_key}", "games")
     result = job.result
@@ -95,6 +96,7 @@ def promote(
                                            "(the current one is retired); plays no games.")] = False,
     sims: Annotated[Optional[int], param_option("promote", "simulations", "--sims")] = None,
     parallel: Annotated[Optional[int], param_option("promote", "parallel", "--parallel")] = None,
+    procs: Annotated[Optional[str], param_option("promote", "procs", "--procs")] = None,
     device: Annotated[Optional[str], param_option("promote", "device", "--device")] = None,
     seed: Annotated[Optional[int], param_option("promote", "seed", "--seed")] = None,
     home: HomeOption = None,
@@ -114,7 +116,8 @@ def promote(
         else:
             typer.echo(f"{config_key}: best is {restored.id[:12]} again; {demoted.id[:12]} retired")
         return
-    params = given(model=model, simulations=sims, parallel=parallel, device=device, seed=seed)
+    params = given(model=model, simulations=sims, parallel=parallel, procs=procs_value(procs), device=device,
+                   seed=seed)
     checked(home, "promote", config_key, params, check_promote_inputs)
     job, seconds = run_stage(home, "promote", config_key, params, json_output, f"promote {config_key}", "games")
     result = job.result

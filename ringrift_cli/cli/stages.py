@@ -42,7 +42,7 @@ def given(**values) -> dict:
 
 
 def procs_value(text: str | None):
-    """``--procs``: a whole number or ``auto``, read and checked by the selfplay schema."""
+    """``--procs``: a whole number or ``auto``, read and checked like the job param (the same for every kind)."""
     from ..stages.param_schema import param_for, parse_text
 
     return None if text is None else parse_text("selfplay", param_for("selfplay", "procs"), text)

@@ -18,10 +18,10 @@ from pathlib import Path
 from ..context import Context
 from ..store.breakers import list_breakers
 from ..store.db import Store
-from ..store.events import append_event
+from ..store.events import append_event, prune_passed_events_in
 from ..store.loop_state import (
     active_job_counts, config_facts, current_lock, cursor_position, drop_lock, events_after, expired_games_shards,
-    loop_mark, mark_file_deleted_in, move_cursor_in, optimize, prune_passed_events_in, record_tick_in, save_breaker_in,
+    loop_mark, mark_file_deleted_in, move_cursor_in, optimize, record_tick_in, save_breaker_in,
     set_mark_in, surplus_retired_models, take_lock,
 )
 from ..store.queue import JobSpec, QueuePolicy, enqueue_in, expired_lease_count, reap_expired_in

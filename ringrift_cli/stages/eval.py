@@ -1,22 +1,32 @@
 """The eval stage: a gauntlet of the candidate against each opponent, every game appended to ``matches``.
 
 Seats rotate evenly (the arena's seating), seeds are per game, and a killed
-job's next claim plays only the games not recorded yet. One
+job's next claim plays only the games not recorded yet. The games are also
+written to a games shard (``games/<config>/eval-job<ID>.db``), registered
+like selfplay's so that export makes training data of them. One
 ``eval_completed`` event carries the score summary.
 """
 
 from __future__ import annotations
 
+import os
+import time
+from pathlib import Path
+
 from ..ai.ratings import Game
 from ..errors import UserError
+from ..files import exclusive_lock, fsync_dir
 from ..game.rules import parse_config_key
+from ..store.db import now
 from ..store.events import append_event
+from ..store.game_records import GameRecord, finish_shard, recorded_indices, write_game
 from ..store.matches import matches_for
 from ..store.models import Model, best_model
 from ..store.queue import Job, check_held_in
 from .handlers import JobContext
 from .matchplay import Participant, play_block, resolve_candidate, resolve_device
 from .params import eval_params
+from .selfplay import open_temporary_shard, progress_detail, register_shard
 
 
 def resolve_opponents(context, config_key: str, names: tuple[str, ...], candidate: Model) -> list[Participant]:
@@ -45,19 +55,81 @@ def eval_handler(job: Job, jctx: JobContext) -> dict:
     params = eval_params(job.params, jctx.context.setting, job)
     candidate = resolve_candidate(jctx.context, job.config_key, params.model)
     opponents = resolve_opponents(jctx.context, job.config_key, params.opponents, candidate)
+    final = eval_shard_path(jctx, job)
+    lock = final.with_name(final.name + ".lock")
+    with exclusive_lock(lock, timeout=jctx.context.queue_policy().lease_seconds):
+        if not final.exists():
+            conn = open_eval_shard(job, final, params.seed)
+            try:
+                play_gauntlet(jctx, job, params, candidate, opponents, conn)
+            except BaseException:
+                conn.close()
+                raise
+            finish_shard(conn)
+            os.replace(final.with_name(final.name + ".tmp"), final)
+            fsync_dir(final.parent)
+        games_shard = register_shard(jctx, job, final)
+        lock.unlink(missing_ok=True)
+    return {**publish_eval(jctx, job, candidate, opponents), "games_shard": games_shard}
+
+
+class GauntletProgress:
+    """The job's progress: games over all opponents, and the search's moves and evaluations per second."""
+
+    def __init__(self, jctx: JobContext, total: int):
+        self.jctx, self.total, self.started = jctx, total, time.monotonic()
+        self.before, self.done, self.opponent, self.tally = 0, 0, "", None
+
+    def start_block(self, before: int, opponent: str) -> None:
+        self.before, self.done, self.opponent = before, 0, opponent
+
+    def on_game(self, done: int) -> None:
+        self.done = done
+        self.show()
+
+    def on_move(self, tally) -> None:
+        self.tally = tally
+        self.show()
+
+    def show(self) -> None:
+        detail = f"vs {self.opponent[:12]}"
+        if self.tally is not None:
+            detail += ", " + progress_detail(self.tally, time.monotonic() - self.started)
+        self.jctx.progress(min(self.before + self.done, self.total), self.total, detail)
+
+
+def play_gauntlet(jctx: JobContext, job: Job, params, candidate: Model, opponents: list[Participant], conn) -> None:
+    """Play (or finish) the games against each opponent, keeping each game in the shard ``conn``."""
     seats_count = parse_config_key(job.config_key)[1]
     device = resolve_device(params.device)
-    total = len(opponents) * params.games
+    kept = recorded_indices(conn)
+    progress = GauntletProgress(jctx, len(opponents) * params.games)
+
+    def keep(record: GameRecord) -> None:
+        if record.index not in kept:  # (kept, then killed before its match was recorded: played again)
+            write_game(conn, record, now())
+            kept.add(record.index)
+
     for block, opponent in enumerate(opponents):
         seats = [Participant(candidate.id, candidate)] + [opponent] * (seats_count - 1)
-        before = block * params.games
-
-        def progress(done: int, before=before, opponent=opponent) -> None:
-            jctx.progress(min(before + done, total), total, f"vs {opponent.name[:12]}")
-
+        progress.start_block(block * params.games, opponent.name)
         play_block(jctx, job, block, seats, params.games, seed=params.seed, simulations=params.simulations,
-                   parallel=params.parallel, device=device, on_game=progress)
-    return publish_eval(jctx, job, candidate, opponents)
+                   parallel=params.parallel, device=device, procs=params.procs, on_game=progress.on_game,
+                   on_move=progress.on_move, keep_game=keep)
+
+
+def eval_shard_path(jctx: JobContext, job: Job) -> Path:
+    return jctx.home.data_dir("games") / job.config_key / f"eval-job{job.id}.db"
+
+
+def open_eval_shard(job: Job, final: Path, seed: int):
+    """The evaluation's games shard, resumed where a killed run of the job left it: its games become
+    training data like selfplay's (the moves of baseline players are kept, but not as search targets)."""
+    from ..ai.encoding import ENCODER_VERSION, encoder_for
+
+    meta = {"config_key": job.config_key, "encoder_version": ENCODER_VERSION,
+            "policy_size": encoder_for(job.config_key).policy_size, "job_id": job.id, "seed": seed}
+    return open_temporary_shard(final.with_name(final.name + ".tmp"), meta)[0]
 
 
 def publish_eval(jctx: JobContext, job: Job, candidate: Model, opponents: list[Participant]) -> dict:

@@ -8,10 +8,11 @@ games that are not recorded yet and none that are.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from ..errors import UserError
+from ..store.game_records import GameRecord
 from ..store.matches import record_match_in, recorded_game_indices
 from ..store.models import Model, find_model, latest_candidate
 from ..store.queue import Job, check_held_in
@@ -63,28 +64,41 @@ def spec_of(participant: Participant, simulations: int):
     return PlayerSpec(f"search:{simulations}:{participant.name}", "search", simulations, participant.name)
 
 
+class _EnoughGames(Exception):
+    """Raised from a game's callback when ``stop()`` says the block has played enough."""
+
+
 def play_block(jctx: JobContext, job: Job, block: int, seats: list[Participant], games: int, *, seed: int,
-               simulations: int, parallel: int, device: str,
-               stop: Callable[[], bool] = lambda: False, on_game: Callable[[int], None] = lambda done: None) -> int:
-    """Play games ``0..games-1`` of ``block`` between ``seats`` (rotating), recording each as it ends.
-    Returns the games recorded now; ``stop()`` (checked after each game) ends the block early."""
-    from ..ai.arena import play_match
-    from ..ai.selfplay import game_seed
+               simulations: int, parallel: int, device: str, procs: int = 1,
+               stop: Callable[[], bool] = lambda: False, on_game: Callable[[int], None] = lambda done: None,
+               keep_game: Callable[[GameRecord], None] | None = None, on_move=lambda tally: None) -> int:
+    """Play games ``0..games-1`` of ``block`` between ``seats`` (rotating) over ``procs`` search
+    processes, recording each as it ends; ``keep_game`` (if given) first receives each game's record,
+    numbered as in ``matches``. Returns the games recorded now; ``stop()`` (checked after each game)
+    ends the block early."""
+    from ..ai.arena import match_sides
+    from ..ai.game_loop import game_seed
+    from ..ai.search_procs import play_games_procs
 
     low = block * BLOCK
     done = {i - low for i in recorded_game_indices(jctx.context.store, job.id) if low <= i < low + BLOCK}
     if len(done) >= games or stop():
         return 0
-    specs = [spec_of(p, simulations) for p in seats]
 
     def load(model_id: str):
         return load_evaluator(jctx.context, job.config_key, model_id, device)[0]
 
+    sides = match_sides([spec_of(p, simulations) for p in seats], load, jctx.context.setting("search.gumbel"),
+                        opening_plies=jctx.context.setting("eval.opening_plies"))
+    sides = [replace(side, name=p.name) for side, p in zip(sides, seats)]  # records name players as matches do
     recorded = 0
-    for result in play_match(job.config_key, specs, games, base_seed=game_seed(seed, block), parallel=parallel,
-                             skip=done, load_model=load):
+
+    def record(result) -> None:
+        nonlocal recorded
         if jctx.lease_lost.is_set():
             raise UserError(f"{job.kind} job {job.id} lost its claim; stopping (recorded games are kept)")
+        if keep_game is not None:  # before the match: a game kept but not yet matched is played again
+            keep_game(replace(result.record, index=low + result.index))
         with jctx.context.store.write() as db:
             check_held_in(db, job.id, jctx.worker, job.claim_seq)
             recorded += record_match_in(
@@ -93,5 +107,13 @@ def play_block(jctx: JobContext, job: Job, block: int, seats: list[Participant],
                 simulations=simulations, moves=result.moves, status="capped" if result.capped else "completed")
         on_game(recorded)
         if stop():
-            break
+            raise _EnoughGames
+
+    indices = [index for index in range(games) if index not in done]
+    try:
+        play_games_procs(job.config_key, sides, indices=indices, parallel=parallel,
+                         base_seed=game_seed(seed, block), procs=procs, on_game=record, on_move=on_move,
+                         record=keep_game is not None)
+    except _EnoughGames:
+        pass
     return recorded

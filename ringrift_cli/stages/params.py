@@ -30,12 +30,7 @@ class ExportParams:
 
 
 def selfplay_params(job: Job, jctx: JobContext) -> SelfplayParams:
-    values = job_values("selfplay", job.params, jctx.context.setting, job)
-    if values["procs"] == "auto":
-        from ..ai.search_procs import usable_cores
-
-        values["procs"] = usable_cores()
-    return SelfplayParams(**values)
+    return SelfplayParams(**job_values("selfplay", job.params, jctx.context.setting, job))
 
 
 def export_params(job: Job, jctx: JobContext) -> ExportParams:
@@ -49,6 +44,10 @@ def job_values(kind: str, params: dict, setting, job: Job | None) -> dict:
     values = resolve_params(kind, params, setting)
     if job is not None and values["seed"] is None:
         values["seed"] = int(job.trace_id[:15], 16)
+    if values.get("procs") == "auto":
+        from ..ai.search_procs import usable_cores
+
+        values["procs"] = usable_cores()
     return values
 
 
@@ -77,6 +76,7 @@ class EvalParams:
     games: int  # per opponent
     simulations: int
     parallel: int
+    procs: int  # search processes ("auto" resolved to the host's usable cores)
     device: str
     seed: int | None
 
@@ -92,6 +92,7 @@ class PromoteParams:
     model: str
     simulations: int
     parallel: int
+    procs: int  # as in EvalParams
     device: str
     seed: int | None
 

@@ -60,9 +60,6 @@ def record_games(job: Job, jctx: JobContext, params, final: Path) -> str | None:
             "policy_size": encoder_for(job.config_key).policy_size, "job_id": job.id, "seed": params.seed}
     conn, set_aside = open_temporary_shard(tmp, meta)
     try:
-        recorded = shard_meta(conn)
-        if {key: recorded.get(key) for key in meta} != meta:
-            raise UserError(f"{tmp} was started with another encoder, config or seed; remove it to start over")
         # Games finish out of order when several are played at once: resume by index, not by count.
         missing = sorted(set(range(params.games)) - recorded_indices(conn))
         started, done = time.monotonic(), params.games - len(missing)
@@ -90,7 +87,8 @@ def record_games(job: Job, jctx: JobContext, params, final: Path) -> str | None:
 def open_temporary_shard(tmp: Path, meta: dict):
     """Open the temporary shard to resume; one that SQLite cannot read (a torn or overwritten file)
     is renamed aside, named in the job's result, and a fresh one started, rather than failing every
-    attempt of the job without saying which file is at fault."""
+    attempt of the job without saying which file is at fault. One started with other ``meta`` is
+    refused."""
     import sqlite3
 
     try:
@@ -99,10 +97,15 @@ def open_temporary_shard(tmp: Path, meta: dict):
         conn = None
     if conn is not None:
         try:
-            shard_meta(conn), recorded_indices(conn)
-            return conn, None
+            recorded = shard_meta(conn)
+            recorded_indices(conn)
         except (sqlite3.DatabaseError, ValueError):
             conn.close()
+        else:
+            if {key: recorded.get(key) for key in meta} != meta:
+                conn.close()
+                raise UserError(f"{tmp} was started with another encoder, config or seed; remove it to start over")
+            return conn, None
     aside = tmp.with_name(tmp.name + ".corrupt")
     os.replace(tmp, aside)
     for suffix in ("-wal", "-shm"):

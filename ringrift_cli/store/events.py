@@ -136,13 +136,18 @@ def events_for_job(store: Store, job_id: int) -> list[Event]:
 
 
 def prune_events(store: Store, older_than_seconds: float) -> int:
-    """Delete events older than the given age; return how many.
-
-    The newest event always stays, so ids keep growing and a consumer's cursor
-    (the last id it read) never points past a reused id.
-    """
+    """Delete events older than the given age that every event cursor has passed; return how many."""
     with store.write() as conn:
-        return conn.execute(
-            "DELETE FROM events WHERE created_at < ? AND id < (SELECT max(id) FROM events)",
-            (now() - older_than_seconds,),
-        ).rowcount
+        return prune_passed_events_in(conn, now() - older_than_seconds)
+
+
+def prune_passed_events_in(conn: sqlite3.Connection, older_than: float) -> int:
+    """Delete events created before ``older_than`` that every cursor (a consumer such as the loop)
+    has passed, all of them when there is no cursor. The newest event always stays, so ids keep
+    growing and a cursor (the last id it read) never points past a reused id."""
+    return conn.execute(
+        "DELETE FROM events WHERE created_at < ?"
+        " AND id <= (SELECT coalesce(min(last_event_id), (SELECT max(id) FROM events)) FROM event_cursors)"
+        " AND id < (SELECT max(id) FROM events)",
+        (older_than,),
+    ).rowcount

@@ -221,15 +221,6 @@ def move_cursor_in(conn: sqlite3.Connection, consumer: str, event_id: int, at: f
     )
 
 
-def prune_passed_events_in(conn: sqlite3.Connection, older_than: float) -> int:
-    """Delete events created before ``older_than`` that every cursor has passed; the newest
-    event is always kept so ids never restart."""
-    return conn.execute(
-        "DELETE FROM events WHERE created_at < ?"
-        " AND id <= (SELECT coalesce(min(last_event_id), 0) FROM event_cursors)"
-        " AND id < (SELECT max(id) FROM events)",
-        (older_than,),
-    ).rowcount
 
 
 # --- breakers, marks, ticks ----------------------------------------------------------------

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ringrift_cli.ai.arena import GameResult, play_match, seating, summarize
+from ringrift_cli.ai.arena import play_match, summarize
+from ringrift_cli.ai.game_loop import GameResult, seating
 from ringrift_cli.ai.intervals import wilson_interval
 from ringrift_cli.ai.players import PlayerSpec, parse_player, parse_players
 from ringrift_cli.errors import UserError

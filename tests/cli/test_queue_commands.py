@@ -70,6 +70,19 @@ def test_purge_done_older_than(home):
     assert len(events) == 1  # the newest stays, so event ids never restart
 
 
+def test_purge_keeps_the_events_a_cursor_has_not_read(ctx, home):
+    from ringrift_cli.store.events import recent_events
+    from ringrift_cli.store.loop_state import move_cursor_in
+
+    for _ in range(3):
+        run_cli("queue", "add", "train", "hex8_2p")
+    ids = sorted(e.id for e in recent_events(ctx.store, 10))
+    with ctx.store.write() as conn:
+        move_cursor_in(conn, "loop", ids[0], 0.0)  # the loop has read only the first event
+    assert as_json(run_cli("queue", "purge", "--events", "--older-than", "0s", "--json"))["events_purged"] == 1
+    assert sorted(e.id for e in recent_events(ctx.store, 10)) == ids[1:]
+
+
 def test_reap_command_returns_expired_jobs(home):
     run_cli("queue", "add", "train", "hex8_2p")
     run_cli("config", "set", "queue.backoff_base_seconds", "0")

@@ -70,6 +70,44 @@ def test_pipeline_produces_a_promotable_model_and_selfplay_uses_it(ctx, trained)
     assert {r["player"] for r in elo["ratings"]} >= {"random", "heuristic", trained["model_id"]}
 
 
+def test_eval_games_become_a_games_shard_that_export_reads(ctx, trained):
+    from ringrift_cli.store.game_records import read_games
+
+    evaluated = cli_json("eval", "hex8_2p", "--opponents", "random,heuristic", "--games", "2", "--procs", "1",
+                         "--device", "cpu", "--seed", "3")
+    shard = evaluated["games_shard"]
+    assert shard["games"] == 4 and shard["path"].endswith(f"eval-job{evaluated['job_id']}.db")
+    _, games = read_games(ctx.home.root / shard["path"])
+    matched = {m.game_index: m for m in matches_for(ctx.store, "hex8_2p")}
+    assert sorted(g.index for g in games) == sorted(matched)  # numbered as in matches
+    candidate = trained["model_id"]
+    for game in games:
+        seats = game.model.split(",")
+        assert seats == list(matched[game.index].players)
+        for move in game.moves:
+            by_candidate = seats[move.player - 1] == candidate
+            if move.searched:  # only the candidate's searches are targets; baseline moves are kept unsearched
+                assert by_candidate and move.search_values is not None
+            else:
+                assert move.search_values is None
+        assert any(m.searched for m in game.moves)
+    exported = cli_json("export", "hex8_2p")
+    assert exported["games_shards_read"] == 1 and exported["samples"] > 0
+
+
+def test_eval_over_two_search_processes_records_the_games_of_one(ctx, trained):
+    from ringrift_cli.store.game_records import read_games
+
+    results = [cli_json("eval", "hex8_2p", "--opponents", "heuristic", "--games", "4", "--procs", procs,
+                        "--device", "cpu", "--seed", "8") for procs in ("1", "2")]
+    games = [{g.index: (g.seed, g.model, g.final_hash, len(g.moves))
+              for g in read_games(ctx.home.root / r["games_shard"]["path"])[1]} for r in results]
+    assert games[0] == games[1] and len(games[0]) == 4
+    by_job = [sorted((m.game_index, m.players, m.ranks) for m in matches_for(ctx.store, "hex8_2p")
+                     if m.job_id == r["job_id"]) for r in results]
+    assert by_job[0] == by_job[1]
+
+
 def test_promote_plays_the_baseline_games_eval_did_not_record(ctx, trained):
     settings(**{"promote.floor_random_2p": 0, "promote.floor_heuristic_2p": 0})
     result = cli_json("promote", "hex8_2p", "--device", "cpu")
@@ -155,7 +193,7 @@ def wait_for(check, seconds: float, proc) -> None:
 def test_killed_eval_resumes_without_recording_a_game_twice(ctx, trained, subprocess_env):
     settings(**{"queue.lease_seconds": 2})
     proc = subprocess.Popen([PYTHON, "-m", "ringrift_cli", "eval", "hex8_2p", "--opponents", "random", "--games",
-                             "10", "--parallel", "2", "--device", "cpu", "--seed", "4"],
+                             "10", "--parallel", "2", "--procs", "2", "--device", "cpu", "--seed", "4"],
                             env=subprocess_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     wait_for(lambda: len(matches_for(ctx.store, "hex8_2p")) >= 2, 120, proc)
     proc.send_signal(signal.SIGKILL)
@@ -171,6 +209,7 @@ def test_killed_eval_resumes_without_recording_a_game_twice(ctx, trained, subpro
     assert kept <= {(r.game_index, r.seed) for r in rows}  # the recorded games were kept, not replayed
     (job,) = [j for j in q.list_jobs(ctx.store) if j.kind == "eval"]
     assert job.status == "done" and job.attempts == 2 and job.result["games"] == 10
+    assert job.result["games_shard"]["games"] == 10  # the shard holds every game once, killed run included
 
 
 @pytest.mark.slow

@@ -52,7 +52,7 @@ def selfplay(
     config_key: ConfigKey,
     games: Annotated[Optional[int], param_option("selfplay", "games", "--games", "-n")] = None,
     model: Annotated[Optional[str], param_option("selfplay", "model", "--model")] = None,
-    sims: Annotated[Optional[int], param_option("selfplay", "simulations", "--sims")] = None,
+    sims: Annotated[Optional[int], param_option("selfplay", "sims", "--sims")] = None,
     parallel: Annotated[Optional[int], param_option("selfplay", "parallel", "--parallel")] = None,
     seed: Annotated[Optional[int], param_option("selfplay", "seed", "--seed")] = None,
     device: Annotated[Optional[str], param_option("selfplay", "device", "--device")] = None,
@@ -61,7 +61,7 @@ def selfplay(
     json_output: JsonOption = False,
 ) -> None:
     """Play selfplay games and record them as one games shard (a job row, run here)."""
-    params = given(games=games, model=model, simulations=sims, parallel=parallel, seed=seed, device=device,
+    params = given(games=games, model=model, sims=sims, parallel=parallel, seed=seed, device=device,
                    procs=procs_value(procs))
     job, seconds = run_stage(home, "selfplay", config_key, params, json_output, f"selfplay {config_key}", "games")
     result = job.result

@@ -55,7 +55,7 @@ def eval_handler(job: Job, jctx: JobContext) -> dict:
         def progress(done: int, before=before, opponent=opponent) -> None:
             jctx.progress(min(before + done, total), total, f"vs {opponent.name[:12]}")
 
-        play_block(jctx, job, block, seats, params.games, seed=params.seed, simulations=params.simulations,
+        play_block(jctx, job, block, seats, params.games, seed=params.seed, simulations=params.sims,
                    parallel=params.parallel, device=device, on_game=progress)
     return publish_eval(jctx, job, candidate, opponents)
 

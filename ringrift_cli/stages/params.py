@@ -13,7 +13,7 @@ from .param_schema import resolve_params
 class SelfplayParams:
     games: int
     model: str
-    simulations: int
+    sims: int
     parallel: int
     seed: int
     temperature_plies: int
@@ -75,7 +75,7 @@ class EvalParams:
     model: str  # candidate or a model id
     opponents: tuple[str, ...]  # random, heuristic, best or model ids
     games: int  # per opponent
-    simulations: int
+    sims: int
     parallel: int
     device: str
     seed: int | None
@@ -90,7 +90,7 @@ def eval_params(params: dict, setting, job: Job | None = None) -> EvalParams:
 @dataclass(frozen=True)
 class PromoteParams:
     model: str
-    simulations: int
+    sims: int
     parallel: int
     device: str
     seed: int | None

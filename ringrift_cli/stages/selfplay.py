@@ -72,7 +72,7 @@ def record_games(job: Job, jctx: JobContext, params, final: Path) -> str | None:
             if jctx.lease_lost.is_set():
                 raise UserError(f"selfplay job {job.id} lost its claim; stopping (finished games are kept)")
 
-        settings = SelfplaySettings(simulations=params.simulations, temperature_plies=params.temperature_plies,
+        settings = SelfplaySettings(simulations=params.sims, temperature_plies=params.temperature_plies,
                                     dirichlet_fraction=params.dirichlet_fraction, c_puct=params.c_puct,
                                     gumbel=jctx.context.setting("search.gumbel"))
         play_selfplay_procs(job.config_key, evaluator, model_name, settings, indices=missing,

@@ -23,7 +23,7 @@ ConfigKey = Annotated[str, typer.Argument(help="Config key, e.g. hex8_2p.", show
 
 def run_stage(home, kind: str, config_key: str, params: dict, json_output: bool, label: str, unit: str):
     from ..stages.handlers import builtin_handlers
-    from ..stages.worker import run_here
+    from ..runner.worker import run_here
 
     from ..stages.param_schema import check_params
 

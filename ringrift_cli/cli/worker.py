@@ -12,7 +12,7 @@ from ..context import open_context
 from ..errors import UserError
 from ..keys import STAGES, check_worker_name, parse_stage_list
 from ..stages.handlers import load_handlers, plugin_modules
-from ..stages.worker import default_worker_name, run_worker
+from ..runner.worker import default_worker_name, run_worker
 from .options import HomeOption, JsonOption, LeaseOption, whole_number
 from .render import print_json, progress_bar, short
 

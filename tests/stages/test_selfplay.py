@@ -116,7 +116,7 @@ def test_killed_selfplay_keeps_finished_games_and_resumes(ctx, home, subprocess_
         [PYTHON, "-m", "ringrift_cli", "selfplay", "square8_2p", "--games", "12", "--sims", "16",
          "--parallel", "1", "--model", "none", "--seed", "3", "--json"],
         env=subprocess_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    shard = home / "games" / "square8_2p" / "selfplay-job1.db.tmp"
+    shard = home / "runs" / "1" / "selfplay-job1.db.tmp"
     deadline = time.time() + 120
     finished = 0
     while time.time() < deadline and finished < 2:

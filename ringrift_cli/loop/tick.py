@@ -12,7 +12,7 @@ import os
 import shutil
 import socket
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..context import Context
@@ -27,7 +27,9 @@ from ..store.loop_state import (
 from ..store.queue import JobSpec, QueuePolicy, enqueue_in, expired_lease_count, reap_expired_in
 from ..store.settings import setting_updated_at
 from .actions import Decision, DeleteFile, Enqueue, Optimize, PruneEvents, SetBreaker, Wait, describe
+from ..errors import UserError
 from .breakers import OUTCOME_EVENTS
+from .hosts_step import HostsReport, collect, configured_hosts, dispatch
 from .knobs import LoopSettings, loop_settings
 from .policies import decide
 from .snapshot import Snapshot
@@ -52,13 +54,14 @@ class TickReport:
     pressure_reasons: tuple[str, ...] = ()
     errors: list[str] = field(default_factory=list)
     dry_run: bool = False
+    hosts: dict | None = None  # what was dispatched to and collected from hosts (None: no hosts file)
 
     def to_dict(self) -> dict:
         return {"ran": self.ran, "held_by": self.held_by, "tick_id": self.tick_id, "dry_run": self.dry_run,
                 "reaped": self.reaped, "actions": self.actions, "backpressure": self.pressure,
                 "backpressure_reasons": list(self.pressure_reasons),
                 "waits": [{"config_key": w.config_key, "stage": w.stage, "reason": w.reason} for w in self.waits],
-                "errors": self.errors}
+                "errors": self.errors, **({"hosts": self.hosts} if self.hosts is not None else {})}
 
 
 def holder_name() -> str:
@@ -126,12 +129,22 @@ def run_tick(context: Context, now: float, *, dry_run: bool = False, free: float
         return TickReport(ran=False, held_by=lock.holder if lock else None)
     try:
         policy = context.queue_policy()
+        errors, hosts, moved = [], None, HostsReport()
+        try:
+            hosts = configured_hosts(context)
+        except UserError as exc:
+            errors.append(f"hosts: {exc}")
+        if hosts:
+            collect(context, hosts, policy, now, moved)  # before the reap: fresh heartbeats renew leases
         with context.store.write() as conn:
             reaped = len(reap_expired_in(conn, policy, now))
         decision, snapshot, upto = plan_tick(context, now, free, knobs)
-        report = report_of(decision, TickReport(ran=True, reaped=reaped))
+        report = report_of(decision, TickReport(ran=True, reaped=reaped, errors=errors))
         deletions = apply_decision(context, decision, upto, now, report, policy)
         delete_files(context, deletions, report)
+        if hosts:
+            dispatch(context, hosts, policy, now, moved)
+            report.hosts = asdict(moved)
         if any(isinstance(action, Optimize) for action in decision.actions):
             optimize(context.store)
         return report

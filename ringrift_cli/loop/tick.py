@@ -143,6 +143,7 @@ def run_tick(context: Context, now: float, *, dry_run: bool = False, free: float
         deletions = apply_decision(context, decision, upto, now, report, policy)
         delete_files(context, deletions, report)
         if hosts:
+            # Like a local worker, hosts run what is queued even while the loop is halted (it adds no jobs).
             dispatch(context, hosts, policy, now, moved)
             report.hosts = asdict(moved)
         if any(isinstance(action, Optimize) for action in decision.actions):

@@ -158,3 +158,70 @@ def test_a_status_naming_an_output_outside_its_run_folder_is_refused(ssh_lab, la
         or "not a plain relative path" in report.hosts["refused"][0]["reason"]
     assert rows(lab_home, "SELECT * FROM artifacts") == []
     assert len(rows(lab_home, "SELECT id FROM events WHERE type = 'run_refused'")) == 1
+
+
+@pytest.fixture
+def own_servers(ssh_servers, tmp_path):
+    """Two sshd of this test's own (one gets killed and restarted), trusting the session's client key."""
+    from sshd_servers import start_sshd
+
+    root, _ = ssh_servers
+    servers = [start_sshd(tmp_path / f"own-{name}", name, root / "authorized_keys") for name in ("h1", "h2")]
+    known_hosts = tmp_path / "own_known_hosts"
+    known_hosts.write_text("".join(server.known_hosts_line() + "\n" for server in servers))
+    processes = [server.process for server in servers]
+    try:
+        yield servers, known_hosts, processes
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+def restart_sshd(server) -> subprocess.Popen:
+    """The same sshd again: same config, port and host key."""
+    from sshd_servers import SSHD, _wait_listening
+
+    folder = server.folder
+    process = subprocess.Popen([SSHD, "-D", "-f", str(folder / "sshd_config"), "-E", str(folder / "sshd.log")])
+    _wait_listening(server.port, process, folder / "sshd.log")
+    return process
+
+
+def test_a_host_whose_sshd_dies_mid_job_trips_its_breaker_and_its_job_finishes_elsewhere(
+        ssh_lab, own_servers, home, monkeypatch):
+    servers, known_hosts, processes = own_servers
+    lab = type(ssh_lab)(servers=tuple(servers), client_key=ssh_lab.client_key, known_hosts=known_hosts,
+                        ringrift=ssh_lab.ringrift, root=ssh_lab.root)
+    monkeypatch.setenv("RINGRIFT_HOSTS", str(lab.hosts_yaml(name="own.yaml")))
+    with open_context(home) as ctx:
+        for key, value in {**FAST, "queue.lease_seconds": 6, "queue.backoff_base_seconds": 0,
+                           "breaker.failures": 1, "breaker.cooldown_seconds": 2}.items():
+            store_setting(ctx.store, key, value)
+    run_cli("loop", "halt", "--reason", "only this job")
+    job_id = enqueue(home, "selfplay", TINY)
+    first = tick(home)
+    assert first.hosts["dispatched"] == [{"job_id": job_id, "host": "h1", "kind": "selfplay"}]
+    processes[0].kill()  # h1's sshd dies; the run it started goes on, out of reach
+    processes[0].wait()
+
+    tick_until(home, lambda: job_of(home, job_id).status == "done", seconds=90)
+    (artifact,) = rows(home, "SELECT host FROM artifacts WHERE job_id = ?", (job_id,))
+    assert artifact["host"] == "h2", "finished on the host that still answers"
+    types = [row["type"] for row in rows(home, "SELECT type FROM events WHERE job_id = ? OR job_id IS NULL"
+                                                " ORDER BY id", (job_id,))]
+    assert "job_lease_expired" in types
+    opened = [json.loads(row["payload"]) for row in rows(home, "SELECT payload FROM events"
+                                                                 " WHERE type = 'breaker_opened'")]
+    assert "host:h1" in {event["scope"] for event in opened} and "host:h2" not in {e["scope"] for e in opened}
+    (breaker,) = rows(home, "SELECT state FROM breakers WHERE scope = 'host:h1'")
+    assert breaker["state"] == "open"
+
+    processes[0] = restart_sshd(servers[0])
+    time.sleep(2)  # the cool-down
+    tick_until(home, lambda: rows(home, "SELECT state FROM breakers WHERE scope = 'host:h1'")[0]["state"]
+               == "closed", seconds=60)
+    closed = [json.loads(row["payload"]) for row in rows(home, "SELECT payload FROM events"
+                                                                 " WHERE type = 'breaker_closed'")]
+    assert {"scope": "host:h1"} in closed

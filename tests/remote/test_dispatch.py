@@ -99,6 +99,13 @@ def test_a_selfplay_job_pinned_to_each_host_is_dispatched_collected_and_register
     assert {json.loads(row["payload"])["host"] for row in dispatched} == {"h1", "h2"}
     claims = rows(lab_home, "SELECT payload FROM events WHERE type = 'job_claimed'")
     assert {json.loads(row["payload"])["worker"] for row in claims} == {"host:h1", "host:h2"}
+    shown = run_cli("status", "--json")
+    assert shown.exit_code == 0, shown.output
+    hosts = {row["name"]: row for row in json.loads(shown.output)["hosts"]}
+    assert {name: (row["health"], row["jobs"]) for name, row in hosts.items()} == {"h1": ("ok", []), "h2": ("ok", [])}
+    assert all(row["bytes_moved"] > 0 for row in hosts.values()), "each spec pushed, each shard pulled"
+    text = run_cli("status").output
+    assert "hosts" in text and "0/1" in text
 
 
 def test_a_train_job_is_pushed_with_its_inputs_and_its_model_registered(ssh_lab, lab_home):

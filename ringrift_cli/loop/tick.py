@@ -37,6 +37,7 @@ from .snapshot import Snapshot
 LOCK = "tick"
 CURSOR = "loop"
 MAINTENANCE = "maintenance"
+SYNC = "sync"
 # A tick folds at most this many job outcomes into the breakers; a backlog (a new cursor on a
 # long history) is caught up over the next ticks instead of making one tick slow.
 EVENTS_PER_TICK = 10_000
@@ -143,14 +144,28 @@ def run_tick(context: Context, now: float, *, dry_run: bool = False, free: float
         deletions = apply_decision(context, decision, upto, now, report, policy)
         delete_files(context, deletions, report)
         if hosts:
-            # Like a local worker, hosts run what is queued even while the loop is halted (it adds no jobs).
-            dispatch(context, hosts, policy, now, moved)
-            report.hosts = asdict(moved)
+            if not knobs.halted:  # halted: runs in flight are still collected, none is started
+                dispatch(context, hosts, policy, now, moved)
+            report.hosts = {**asdict(moved), "synced": sync_when_due(context, hosts, now)}
         if any(isinstance(action, Optimize) for action in decision.actions):
             optimize(context.store)
         return report
     finally:
         drop_lock(context.store, LOCK, holder)
+
+
+def sync_when_due(context: Context, hosts, now: float) -> list[dict] | None:
+    """Run `ringrift sync` with the remote hosts when loop.sync_seconds have passed since the last."""
+    from ..remote.sync import SYNC_KINDS, sync_hosts
+
+    last = loop_mark(context.store, SYNC)
+    remote = [host for host in hosts if not host.is_local]
+    if not remote or (last is not None and now - last < context.setting("loop.sync_seconds")):
+        return None
+    reports = sync_hosts(context, remote, SYNC_KINDS, dry_run=False, now=now)
+    with context.store.write() as conn:
+        set_mark_in(conn, SYNC, now)
+    return [asdict(report) for report in reports]
 
 
 def report_of(decision: Decision, report: TickReport) -> TickReport:

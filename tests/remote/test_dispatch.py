@@ -18,14 +18,14 @@ from ringrift_cli.store.settings import store_setting
 from ringrift_testing import run_cli
 
 TINY = {"games": 1, "sims": 2, "parallel": 1, "procs": 1, "model": "none", "seed": 1}
-FAST = {"loop.selfplay_backlog": 1, "loop.selfplay_games": 1, "selfplay.simulations": 2, "queue.lease_seconds": 30,
+FAST = {"loop.selfplay_backlog": 0, "loop.selfplay_games": 1, "selfplay.simulations": 2, "queue.lease_seconds": 30,
         "queue.backoff_base_seconds": 600}
 
 
 @pytest.fixture
 def lab_home(ssh_lab, home, monkeypatch):
     """The controller's data root, with hosts.yaml naming both servers and small loop settings.
-    Tests halt the loop so that it adds no jobs of its own (hosts still run what is queued)."""
+    A selfplay backlog of 0: the loop adds no jobs of its own, the hosts run the tests' jobs."""
     monkeypatch.setenv("RINGRIFT_HOSTS", str(ssh_lab.hosts_yaml()))
     with open_context(home) as ctx:
         for key, value in FAST.items():
@@ -82,7 +82,6 @@ def wait_for_remote_status(path: Path, seconds: float = 120.0) -> dict:
 
 
 def test_a_selfplay_job_pinned_to_each_host_is_dispatched_collected_and_registered(ssh_lab, lab_home):
-    run_cli("loop", "halt", "--reason", "only the pinned jobs")
     jobs = {name: enqueue(lab_home, "selfplay", TINY, host=name) for name in ("h1", "h2")}
     tick_until(lab_home, lambda: all(job_of(lab_home, j).status == "done" for j in jobs.values()))
     for name, job_id in jobs.items():
@@ -109,7 +108,6 @@ def test_a_selfplay_job_pinned_to_each_host_is_dispatched_collected_and_register
 
 
 def test_a_train_job_is_pushed_with_its_inputs_and_its_model_registered(ssh_lab, lab_home):
-    run_cli("loop", "halt", "--reason", "only the pinned jobs")
     made = run_cli("selfplay", "hex8_2p", "--games", "2", "--sims", "2", "--model", "none", "--seed", "3", "--json")
     assert made.exit_code == 0, made.output
     exported = run_cli("export", "hex8_2p", "--json")
@@ -129,7 +127,6 @@ def test_a_train_job_is_pushed_with_its_inputs_and_its_model_registered(ssh_lab,
 
 
 def test_a_byte_flipped_in_a_remote_output_is_refused_and_not_registered(ssh_lab, lab_home):
-    run_cli("loop", "halt", "--reason", "only the pinned jobs")
     job_id = enqueue(lab_home, "selfplay", TINY, host="h1")
     tick(lab_home)
     run_dir = ssh_lab.home(ssh_lab.servers[0]) / "runs" / str(job_id)
@@ -152,7 +149,6 @@ def test_a_byte_flipped_in_a_remote_output_is_refused_and_not_registered(ssh_lab
 @pytest.mark.parametrize("path", ["games/hex8_2p/elsewhere.db", "runs/{job}/../../queue.db", "/etc/passwd",
                                   "runs/{other}/selfplay.db"])
 def test_a_status_naming_an_output_outside_its_run_folder_is_refused(ssh_lab, lab_home, path):
-    run_cli("loop", "halt", "--reason", "only the pinned jobs")
     job_id = enqueue(lab_home, "selfplay", TINY, host="h1")
     tick(lab_home)
     status_file = ssh_lab.home(ssh_lab.servers[0]) / "runs" / str(job_id) / "status.json"
@@ -206,7 +202,6 @@ def test_a_host_whose_sshd_dies_mid_job_trips_its_breaker_and_its_job_finishes_e
         for key, value in {**FAST, "queue.lease_seconds": 6, "queue.backoff_base_seconds": 0,
                            "breaker.failures": 1, "breaker.cooldown_seconds": 2}.items():
             store_setting(ctx.store, key, value)
-    run_cli("loop", "halt", "--reason", "only this job")
     job_id = enqueue(home, "selfplay", TINY)
     first = tick(home)
     assert first.hosts["dispatched"] == [{"job_id": job_id, "host": "h1", "kind": "selfplay"}]

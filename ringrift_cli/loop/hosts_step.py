@@ -18,7 +18,7 @@ from ..context import Context
 from ..errors import UserError
 from ..remote.hosts_file import Host
 from ..remote.transfer import Batch, FileToMove, TransferRefused, pull_files, push_files
-from ..remote.transport import Transport, TransportError, open_transport
+from ..remote.transport import TransportError, open_transport
 from ..runner.spec import RUN_KINDS, RunSpec, write_spec
 from ..runner.status import BadStatus, RunStatus, read_status
 from ..store.breakers import list_breakers, record_failure, record_success
@@ -256,25 +256,31 @@ def planners():
 
 def dispatch(context: Context, hosts: list[Host], policy: QueuePolicy, now: float, report: HostsReport) -> None:
     """Give each usable host as many runnable jobs as it has free slots, GPU hosts first (train
-    prefers them: they choose first)."""
+    prefers them: they choose first). Claims and plans happen here; then every host at once gets,
+    whatever its number of jobs, one push of the specs and the inputs it lacks and one command
+    starting every run; the outcomes are recorded here again."""
     knobs = knobs_of(context, policy)
+    work = []
     for host in sorted(usable_hosts(context, hosts, knobs, now), key=lambda h: -h.gpus):
         kinds = tuple(kind for kind in RUN_KINDS if kind in host.roles)
         free = host.slots - len(jobs_claimed_by(context.store, host_worker(host.name)))
-        if not kinds or free <= 0:
-            continue
-        try:
-            with open_transport(host) as transport:
-                for _ in range(free):
-                    job = next_job(context, host, kinds, policy, knobs)
-                    if job is None:
-                        break
-                    if not start_on(context, transport, job, knobs, now, report):
-                        break
-        except TransportError as exc:
-            record_failure(context.store, breaker_scope(host.name), str(exc), threshold=knobs.breaker_failures,
-                           cooldown_seconds=knobs.breaker_cooldown_seconds)
-            report.unreachable.append(f"{host.name}: {exc}")
+        planned = []
+        for _ in range(free if kinds else 0):
+            job = next_job(context, host, kinds, policy, knobs)
+            if job is None:
+                break
+            spec = plan_or_fail(context, host, job)
+            if spec is not None:
+                planned.append((job, spec))
+        if planned:
+            work.append((host, planned))
+    if not work:
+        return
+    local = context.home.root
+    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(work))) as pool:
+        sent = list(pool.map(lambda item: send_runs(item[0], local, item[1], knobs), work))
+    for (host, planned), outcome in zip(work, sent):
+        record_dispatch(context, host, planned, outcome, knobs, now, report)
 
 
 def next_job(context: Context, host: Host, kinds: tuple[str, ...], policy: QueuePolicy, knobs: HostKnobs):
@@ -287,44 +293,74 @@ def next_job(context: Context, host: Host, kinds: tuple[str, ...], policy: Queue
     return None
 
 
-def start_on(context: Context, transport: Transport, job: Job, knobs: HostKnobs, now: float,
-             report: HostsReport) -> bool:
-    """Plan the job, push its spec and the inputs the host lacks, start it detached. False when the
-    host cannot take it (the job goes back to the queue at once)."""
-    from ..remote.runs import start_run
-
-    host, worker = transport.host, host_worker(transport.host.name)
+def plan_or_fail(context: Context, host: Host, job: Job) -> RunSpec | None:
+    """The job's spec, written under the controller's run folder; None when planning refused it
+    (bad params or a refused input: no host can help, so the job fails for good)."""
     try:
         spec = planners()[job.kind](context, job)
-    except UserError as exc:  # bad params or a refused input: no host can help
-        fail(context.store, job.id, worker, job.claim_seq, str(exc), context.queue_policy(), retry=False)
-        return True
-    root = transport.expand(host.home)
-    local = context.home.root
-    write_spec(local, spec)
-    files = [FileToMove(item.path, item.sha256) for item in spec.inputs]
-    files.append(FileToMove(spec.spec_path, sha256_file(local / spec.spec_path)))
+    except UserError as exc:
+        fail(context.store, job.id, host_worker(host.name), job.claim_seq, str(exc), context.queue_policy(),
+             retry=False)
+        return None
+    write_spec(context.home.root, spec)
+    return spec
+
+
+def release_quietly(context: Context, host: Host, job: Job, reason: str) -> None:
     try:
-        batch = push_files(transport, local, root, files)
-        if batch.refused:
-            raise TransferRefused("; ".join(item.refused for item in batch.refused))
-        start_run(transport, root, spec, knobs.heartbeat_seconds)
-    except TransferRefused as exc:
-        release(context.store, job.id, worker, job.claim_seq, f"host {host.name} could not take it: {exc}")
-        report.refused.append({"job_id": job.id, "host": host.name, "reason": str(exc)})
-        return False
-    except TransportError:
-        release(context.store, job.id, worker, job.claim_seq, f"host {host.name} stopped answering")
-        raise
+        release(context.store, job.id, host_worker(host.name), job.claim_seq, reason)
+    except LeaseLost:
+        pass
+
+
+def send_runs(host: Host, local: Path, planned: list[tuple[Job, RunSpec]], knobs: HostKnobs):
+    """(In a thread.) Push the specs and the inputs the host lacks (checked by sha256 there), then start
+    every run detached. Returns the push's Batch, or the TransferRefused / TransportError that stopped it."""
+    from ..remote.runs import start_runs
+
+    files = {}
+    for _, spec in planned:
+        for item in spec.inputs:
+            files[item.path] = FileToMove(item.path, item.sha256)
+        files[spec.spec_path] = FileToMove(spec.spec_path, sha256_file(local / spec.spec_path))
+    try:
+        with open_transport(host) as transport:
+            root = transport.expand(host.home)
+            batch = push_files(transport, local, root, list(files.values()))
+            if batch.refused:
+                raise TransferRefused("; ".join(item.refused for item in batch.refused))
+            start_runs(transport, root, [spec for _, spec in planned], knobs.heartbeat_seconds)
+            return batch
+    except (TransferRefused, TransportError) as exc:
+        return exc
+
+
+def record_dispatch(context: Context, host: Host, planned: list[tuple[Job, RunSpec]], outcome, knobs: HostKnobs,
+                    now: float, report: HostsReport) -> None:
+    """A host that could not take its runs gives them back to the queue at once (and one that did
+    not answer counts a failure on its breaker); one that did gets a ``run_dispatched`` event per run."""
+    if isinstance(outcome, Exception):
+        unreachable = not isinstance(outcome, TransferRefused)
+        for job, _ in planned:
+            release_quietly(context, host, job, f"host {host.name} " +
+                            ("stopped answering" if unreachable else f"could not take it: {outcome}"))
+            if not unreachable:
+                report.refused.append({"job_id": job.id, "host": host.name, "reason": str(outcome)})
+        if unreachable:
+            record_failure(context.store, breaker_scope(host.name), str(outcome), threshold=knobs.breaker_failures,
+                           cooldown_seconds=knobs.breaker_cooldown_seconds)
+            report.unreachable.append(f"{host.name}: {outcome}")
+        return
+    batch = outcome
     sent = sum(item.sent for item in batch.moved)
     with context.store.write() as conn:
-        append_event(conn, "run_dispatched", {"kind": job.kind, "host": host.name, "files_sent": sent,
-                                              "bytes": batch.bytes_sent}, config_key=job.config_key, job_id=job.id,
-                     at=now)
+        for job, _ in planned:
+            append_event(conn, "run_dispatched", {"kind": job.kind, "host": host.name, "files_sent": sent,
+                                                  "bytes": batch.bytes_sent}, config_key=job.config_key,
+                         job_id=job.id, at=now)
     if batch.bytes_sent:
         record_transfer(context.store, host=host.name, direction="push", files=sent, size=batch.bytes_sent, now=now)
-    report.dispatched.append({"job_id": job.id, "host": host.name, "kind": job.kind})
-    return True
+    report.dispatched += [{"job_id": job.id, "host": host.name, "kind": job.kind} for job, _ in planned]
 
 
 def sha256_file(path: Path) -> str:

@@ -15,9 +15,17 @@ from ..runner.status import LOG_FILE, MAX_STATUS, STATUS_FILE
 from .hosts_file import Host
 from .transport import Transport, TransportError
 
-# Detached: a new session (setsid) that ignores the hang-up (nohup), its output to the run's log and
-# its input from /dev/null, so the SSH channel closes and this call returns at once.
-DETACH = 'log=$1; shift; mkdir -p "${log%/*}" && setsid nohup "$@" >>"$log" 2>&1 </dev/null & echo started'
+# Each run detached: a new session, its output to the run's log, its input from /dev/null, so the SSH
+# channel closes and the call returns at once. One round trip for any number of runs; the argv lists
+# arrive as one JSON argument.
+START_RUNS = """
+import json, os, subprocess, sys
+for argv, log in json.loads(sys.argv[1]):
+    os.makedirs(os.path.dirname(log), exist_ok=True)
+    with open(log, "ab") as out:
+        subprocess.Popen(argv, stdout=out, stderr=out, stdin=subprocess.DEVNULL, start_new_session=True)
+print("started")
+"""
 # Every asked job's status file, as {job id: text or null}, in one round trip.
 READ_STATUSES = f"""
 import json, os, sys
@@ -41,15 +49,16 @@ def command_words(host: Host) -> list[str]:
     return list(host.command_words)
 
 
-def start_run(transport: Transport, root: str, spec: RunSpec, heartbeat_seconds: float) -> None:
-    """Start ``ringrift run-job`` for ``spec`` (already on the host under ``root``), detached."""
-    log = f"{root}/{run_dir_of(spec.job_id)}/{LOG_FILE}"
-    argv = [*command_words(transport.host), "run-job", f"{root}/{spec.spec_path}", "--home", root,
-            "--heartbeat", f"{heartbeat_seconds:g}"]
-    result = transport.run(["sh", "-c", DETACH, "sh", log, *argv], timeout=30)
+def start_runs(transport: Transport, root: str, specs: list[RunSpec], heartbeat_seconds: float) -> None:
+    """Start ``ringrift run-job`` for each spec (already on the host under ``root``), detached."""
+    runs = [([*command_words(transport.host), "run-job", f"{root}/{spec.spec_path}", "--home", root,
+              "--heartbeat", f"{heartbeat_seconds:g}"], f"{root}/{run_dir_of(spec.job_id)}/{LOG_FILE}")
+            for spec in specs]
+    result = transport.run(["python3", "-c", START_RUNS, json.dumps(runs)], timeout=60)
     if not result.ok or "started" not in result.stdout:
-        raise TransportError(f"host {transport.host.name}: could not start job {spec.job_id} "
-                             f"(exit {result.exit_code}): {(result.stderr or result.stdout).strip()[-200:]}")
+        raise TransportError(f"host {transport.host.name}: could not start job(s) "
+                             f"{', '.join(str(spec.job_id) for spec in specs)} (exit {result.exit_code}): "
+                             f"{(result.stderr or result.stdout).strip()[-200:]}")
 
 
 @dataclass(frozen=True)

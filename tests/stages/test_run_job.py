@@ -9,7 +9,7 @@ import pytest
 
 from ringrift_cli.files import sha256_of
 from ringrift_cli.remote.hosts_file import Host
-from ringrift_cli.remote.runs import start_run
+from ringrift_cli.remote.runs import start_runs
 from ringrift_cli.remote.transport import LocalTransport
 from ringrift_cli.runner.spec import BadSpec, RunSpec, read_spec, write_spec
 from ringrift_cli.runner.status import BadStatus, OutputFile, RunStatus, read_status
@@ -89,7 +89,7 @@ def test_a_detached_start_returns_before_the_run_ends(tmp_path):
     spec = spec_in(root, job_id=9, games=2)
     host = Host(name="local", ssh="local", home=str(root))
     with LocalTransport(host) as transport:
-        start_run(transport, str(root), spec, heartbeat_seconds=0.2)
+        start_runs(transport, str(root), [spec], heartbeat_seconds=0.2)
     status_file = root / "runs/9/status.json"
     assert not status_file.exists() or json.loads(status_file.read_text())["state"] == "running"
     deadline = time.monotonic() + 120

@@ -11,7 +11,7 @@ through lease expiry, and once the cool-down has passed the next tick probes it 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..context import Context
@@ -80,7 +80,9 @@ def configured_hosts(context: Context) -> list[Host] | None:
     path = Path(named) if named else context.home.root / HOSTS_FILE
     if not named and not path.is_file():
         return None
-    return load_hosts(path)
+    # This machine runs in the controller's own data root unless its entry names another.
+    root = str(context.home.root.resolve())
+    return [replace(host, home=root) if host.is_local and host.home == Host.home else host for host in load_hosts(path)]
 
 
 def usable_hosts(context: Context, hosts: list[Host], knobs: HostKnobs, now: float) -> list[Host]:

@@ -29,15 +29,6 @@ class ExportParams:
     min_game_moves: int
 
 
-def selfplay_params(job: Job, jctx: JobContext) -> SelfplayParams:
-    values = job_values("selfplay", job.params, jctx.context.setting, job)
-    if values["procs"] == "auto":
-        from ..ai.search_procs import usable_cores
-
-        values["procs"] = usable_cores()
-    return SelfplayParams(**values)
-
-
 def export_params(job: Job, jctx: JobContext) -> ExportParams:
     return ExportParams(**resolve_params("export", job.params, jctx.context.setting))
 

@@ -227,3 +227,16 @@ def test_a_host_whose_sshd_dies_mid_job_trips_its_breaker_and_its_job_finishes_e
     closed = [json.loads(row["payload"]) for row in rows(home, "SELECT payload FROM events"
                                                                  " WHERE type = 'breaker_closed'")]
     assert {"scope": "host:h1"} in closed
+
+
+def test_a_status_reporting_the_wrong_size_is_refused(ssh_lab, lab_home):
+    job_id = enqueue(lab_home, "selfplay", TINY, host="h2")
+    tick(lab_home)
+    status_file = ssh_lab.home(ssh_lab.servers[1]) / "runs" / str(job_id) / "status.json"
+    status = wait_for_remote_status(status_file)
+    status["outputs"][0]["bytes"] += 1
+    status_file.write_text(json.dumps(status))
+    report = tick(lab_home)
+    assert [item["job_id"] for item in report.hosts["refused"]] == [job_id]
+    assert "bytes" in report.hosts["refused"][0]["reason"]
+    assert rows(lab_home, "SELECT * FROM artifacts") == []

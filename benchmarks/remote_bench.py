@@ -10,6 +10,11 @@ a fresh folder:
 - pull_files (hashes there, rsync into staging, sha256 here, rename).
 "ratio" = bare time / verified time (1.0: verification is free). Needs sshd and rsync; run as root.
 
+    python benchmarks/remote_bench.py --sync [--mb 64] [--files 4] [--repeats 3]
+
+The same files registered as NPZ shards of a controller and moved by `ringrift sync --kind npz` (the
+host has role train) into a fresh data root each round, against bare rsync of the same files.
+
     python benchmarks/remote_bench.py --dispatch [--jobs 8] [--polls 10]
 
 Dispatch and poll latency of `loop tick` with two sshd hosts (4 slots each): the dispatch pass that
@@ -64,6 +69,7 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=4, help="how many files")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each variant (median reported)")
     parser.add_argument("--dispatch", action="store_true", help="measure dispatch and poll latency instead")
+    parser.add_argument("--sync", action="store_true", help="measure `ringrift sync` against bare rsync instead")
     parser.add_argument("--jobs", type=int, default=8, help="busy jobs (with --dispatch)")
     parser.add_argument("--polls", type=int, default=10, help="collection passes timed (with --dispatch)")
     args = parser.parse_args()
@@ -72,6 +78,9 @@ def main() -> None:
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
     if args.dispatch:
         dispatch_latency(args.jobs, args.polls)
+        return
+    if args.sync:
+        sync_throughput(args.mb, args.files, args.repeats)
         return
     work = Path(tempfile.mkdtemp(prefix="rr-remote-bench-"))
     server = None
@@ -203,6 +212,61 @@ def dispatch_latency(jobs: int, polls: int) -> None:
     finally:
         stop_runs(work)
         stop(servers)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def sync_throughput(mb: int, count: int, repeats: int) -> None:
+    from dataclasses import replace
+
+    from ringrift_cli.context import open_context
+    from ringrift_cli.remote.sync import sync_hosts
+    from ringrift_cli.store.artifacts import register_artifact_in
+
+    work = Path(tempfile.mkdtemp(prefix="rr-sync-bench-"))
+    server = None
+    try:
+        keygen(work / "client_key")
+        shutil.copy(work / "client_key.pub", work / "authorized_keys")
+        server = start_sshd(work / "sshd", "bench", work / "authorized_keys")
+        (work / "known_hosts").write_text(server.known_hosts_line() + "\n")
+        host = Host(name="bench", ssh=f"root@127.0.0.1:{server.port}", identity_file=str(work / "client_key"),
+                    known_hosts=str(work / "known_hosts"), home=str(work / "remote"), min_free_gb=0, roles=("train",))
+        home = work / "controller"
+        subprocess.run([sys.executable, "-m", "ringrift_cli", "init", "--home", str(home)], check=True,
+                       capture_output=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+        files = []
+        with open_context(home) as ctx:
+            for index in range(count):
+                path = home / f"npz/hex8_2p/shard{index}.npz"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(os.urandom(mb << 20))
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                files.append(str(path.relative_to(home)))
+                with ctx.store.write() as conn:
+                    register_artifact_in(conn, kind="npz", config_key="hex8_2p", path=files[-1], sha256=digest,
+                                         size=path.stat().st_size, meta={"samples": 1})
+        transport = SshTransport(host)
+        transport.run(["true"])
+
+        def bare(dest: Path) -> None:
+            argv = transport.rsync_argv(f"{home}/", f"root@127.0.0.1:{dest}/")
+            subprocess.run(argv, check=True, input="".join(f"{path}\n" for path in files), text=True)
+
+        def synced(dest: Path) -> None:
+            with open_context(home) as ctx:
+                (report,) = sync_hosts(ctx, [replace(host, home=str(dest))], ("npz",), dry_run=False,
+                                       now=time.time())
+            assert len(report.pushed) == count and not report.refused and not report.error, report
+
+        results = timed({"bare rsync": bare, "ringrift sync": synced}, repeats, work / "runs")
+        transport.close()
+        base = results["bare rsync"]
+        print(f"{count} files x {mb} MiB over ssh to 127.0.0.1 (`ringrift sync --kind npz`), median of {repeats}")
+        for name, seconds in results.items():
+            print(f"  {name:14s} {seconds:7.2f} s  {mb * count / seconds:8.1f} MiB/s  ratio {base / seconds:.2f}")
+    finally:
+        if server is not None:
+            stop([server])
         shutil.rmtree(work, ignore_errors=True)
 
 

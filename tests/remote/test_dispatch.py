@@ -107,6 +107,7 @@ def test_a_selfplay_job_pinned_to_each_host_is_dispatched_collected_and_register
     assert "hosts" in text and "0/1" in text
 
 
+@pytest.mark.slow
 def test_a_train_job_is_pushed_with_its_inputs_and_its_model_registered(ssh_lab, lab_home):
     made = run_cli("selfplay", "hex8_2p", "--games", "2", "--sims", "2", "--model", "none", "--seed", "3", "--json")
     assert made.exit_code == 0, made.output
@@ -192,6 +193,7 @@ def restart_sshd(server) -> subprocess.Popen:
     return process
 
 
+@pytest.mark.slow
 def test_a_host_whose_sshd_dies_mid_job_trips_its_breaker_and_its_job_finishes_elsewhere(
         ssh_lab, own_servers, home, monkeypatch):
     servers, known_hosts, processes = own_servers

@@ -12,7 +12,7 @@ from .store.breakers import Breaker, list_breakers
 from .store.db import now
 from .store.events import Event, recent_events
 from .store.queue import STATUSES, Job
-from .store.status import DataRow, claimed_jobs, data_by_config, dead_jobs, queue_depth
+from .store.status import DataRow, HostStatus, claimed_jobs, data_by_config, dead_jobs, host_status, queue_depth
 
 
 @dataclass
@@ -28,6 +28,7 @@ class Status:
     changed_settings: list[EffectiveSetting] = field(default_factory=list)
     loop: TickReport | None = None  # what a tick would do now, and why each stage waits
     best_models: list[BestModel] = field(default_factory=list)
+    hosts: list[HostStatus] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -73,4 +74,5 @@ def collect_status(ctx: Context) -> Status:
         changed_settings=[e for e in ctx.effective_settings if e.source != "default"],
         loop=run_tick(ctx, taken_at, dry_run=True),
         best_models=best_models(ctx),
+        hosts=host_status(ctx.store),
     )

@@ -122,9 +122,10 @@ def root(
 
 
 def register_commands() -> None:
-    from . import completion, config, hosts, init, lifecycle, loop, models, queue, rules, stages, status, worker
+    from . import (completion, config, hosts, init, lifecycle, loop, models, queue, rules, stages, status, sync,
+                   worker)
 
-    for module in (init, status, stages, lifecycle, models, loop, queue, worker, config, hosts, rules, completion):
+    for module in (init, status, stages, sync, lifecycle, models, loop, queue, worker, config, hosts, rules, completion):
         module.register(app)
 
 

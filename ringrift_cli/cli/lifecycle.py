@@ -64,7 +64,7 @@ def eval_command(
     model: Annotated[Optional[str], param_option("eval", "model", "--model")] = None,
     opponents: Annotated[Optional[str], param_option("eval", "opponents", "--opponents")] = None,
     games: Annotated[Optional[int], param_option("eval", "games", "--games", "-n")] = None,
-    sims: Annotated[Optional[int], param_option("eval", "simulations", "--sims")] = None,
+    sims: Annotated[Optional[int], param_option("eval", "sims", "--sims")] = None,
     parallel: Annotated[Optional[int], param_option("eval", "parallel", "--parallel")] = None,
     procs: Annotated[Optional[str], param_option("eval", "procs", "--procs")] = None,
     device: Annotated[Optional[str], param_option("eval", "device", "--device")] = None,
@@ -75,7 +75,7 @@ def eval_command(
     """Play a model against each opponent, seats rotating; every game is recorded in matches (a job row, run here)."""
     from ..stages.eval import check_eval_inputs
 
-    params = given(model=model, opponents=opponents, games=games, simulations=sims, parallel=parallel,
+    params = given(model=model, opponents=opponents, games=games, sims=sims, parallel=parallel,
                    procs=procs_value(procs), device=device, seed=seed)
     checked(home, "eval", config_key, params, check_eval_inputs)
     job, seconds = run_stage(home, "eval", config_key, params, json_output, f"eval {config_key}", "games")
@@ -94,7 +94,7 @@ def promote(
     model: Annotated[Optional[str], param_option("promote", "model", "--model")] = None,
     rollback: Annotated[bool, typer.Option("--rollback", help="Restore the best model the current best replaced "
                                            "(the current one is retired); plays no games.")] = False,
-    sims: Annotated[Optional[int], param_option("promote", "simulations", "--sims")] = None,
+    sims: Annotated[Optional[int], param_option("promote", "sims", "--sims")] = None,
     parallel: Annotated[Optional[int], param_option("promote", "parallel", "--parallel")] = None,
     procs: Annotated[Optional[str], param_option("promote", "procs", "--procs")] = None,
     device: Annotated[Optional[str], param_option("promote", "device", "--device")] = None,
@@ -116,7 +116,7 @@ def promote(
         else:
             typer.echo(f"{config_key}: best is {restored.id[:12]} again; {demoted.id[:12]} retired")
         return
-    params = given(model=model, simulations=sims, parallel=parallel, procs=procs_value(procs), device=device,
+    params = given(model=model, sims=sims, parallel=parallel, procs=procs_value(procs), device=device,
                    seed=seed)
     checked(home, "promote", config_key, params, check_promote_inputs)
     job, seconds = run_stage(home, "promote", config_key, params, json_output, f"promote {config_key}", "games")

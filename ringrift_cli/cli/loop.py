@@ -55,6 +55,15 @@ def show_tick(report) -> None:
         typer.echo(f"  {action_line(action)}")
     for wait in report.waits:
         typer.echo(f"  wait {wait.config_key or '*'} {wait.stage}: {wait.reason}")
+    hosts = report.hosts or {}
+    for what in ("dispatched", "collected"):
+        for item in hosts.get(what, []):
+            typer.echo(f"  {what} {item['kind']} job {item['job_id']} {'to' if what == 'dispatched' else 'from'} "
+                       f"{item['host']}")
+    for item in hosts.get("refused", []):
+        typer.echo(f"  refused job {item['job_id']} on {item['host']}: {item['reason']}")
+    for line in hosts.get("unreachable", []):
+        typer.echo(f"  unreachable {line}")
     for error in report.errors:
         typer.echo(f"error: {error}", err=True)
 

@@ -23,7 +23,7 @@ ConfigKey = Annotated[str, typer.Argument(help="Config key, e.g. hex8_2p.", show
 
 def run_stage(home, kind: str, config_key: str, params: dict, json_output: bool, label: str, unit: str):
     from ..stages.handlers import builtin_handlers
-    from ..stages.worker import run_here
+    from ..runner.worker import run_here
 
     from ..stages.param_schema import check_params
 
@@ -52,7 +52,7 @@ def selfplay(
     config_key: ConfigKey,
     games: Annotated[Optional[int], param_option("selfplay", "games", "--games", "-n")] = None,
     model: Annotated[Optional[str], param_option("selfplay", "model", "--model")] = None,
-    sims: Annotated[Optional[int], param_option("selfplay", "simulations", "--sims")] = None,
+    sims: Annotated[Optional[int], param_option("selfplay", "sims", "--sims")] = None,
     parallel: Annotated[Optional[int], param_option("selfplay", "parallel", "--parallel")] = None,
     seed: Annotated[Optional[int], param_option("selfplay", "seed", "--seed")] = None,
     device: Annotated[Optional[str], param_option("selfplay", "device", "--device")] = None,
@@ -61,7 +61,7 @@ def selfplay(
     json_output: JsonOption = False,
 ) -> None:
     """Play selfplay games and record them as one games shard (a job row, run here)."""
-    params = given(games=games, model=model, simulations=sims, parallel=parallel, seed=seed, device=device,
+    params = given(games=games, model=model, sims=sims, parallel=parallel, seed=seed, device=device,
                    procs=procs_value(procs))
     job, seconds = run_stage(home, "selfplay", config_key, params, json_output, f"selfplay {config_key}", "games")
     result = job.result

@@ -54,6 +54,7 @@ def status_json(snapshot: Status) -> dict:
         "events": snapshot.events,
         "data": snapshot.data,
         "best_models": [vars(row) for row in snapshot.best_models],
+        "hosts": [vars(row) for row in snapshot.hosts],
         "changed_settings": [{"key": e.setting.key, "value": e.value, "source": e.source}
                              for e in snapshot.changed_settings],
         "loop": snapshot.loop.to_dict() if snapshot.loop else None,
@@ -83,6 +84,14 @@ def render_status(snapshot: Status) -> None:
                          f"{row.low:.0f} to {row.high:.0f}" if rated else "·", str(row.games))
         out.print(best)
 
+    if snapshot.hosts:
+        hosts = table("hosts", ["name", "health", "last seen", "slots in use", "jobs", "bytes moved"])
+        for row in snapshot.hosts:
+            hosts.add_row(row.name, row.health or "unchecked", age(row.last_seen, snapshot.taken_at),
+                          f"{len(row.jobs)}/{row.slots}", ", ".join(map(str, row.jobs)) or "·",
+                          size_text(row.bytes_moved))
+        out.print(hosts)
+
     claimed = table(f"claimed ({len(snapshot.claimed)})", ["id", "kind", "config", "worker", "claimed", "lease left", "attempts"])
     for job in snapshot.claimed:
         claimed.add_row(str(job.id), job.kind, job.config_key, job.claimed_by or "", age(job.started_at, snapshot.taken_at),
@@ -111,6 +120,17 @@ def render_status(snapshot: Status) -> None:
         out.print(settings)
     else:
         out.print("settings: all defaults")
+
+
+def size_text(size: float) -> str:
+    """Bytes as 512 B, 3.2 KB, 41.0 MB or 2.5 GB."""
+    if size < 1024:
+        return f"{size:.0f} B"
+    for unit in ("KB", "MB"):
+        size /= 1024
+        if size < 1024:
+            return f"{size:.1f} {unit}"
+    return f"{size / 1024:.1f} GB"
 
 
 def register(app: typer.Typer) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -12,7 +12,7 @@ from ..context import open_context
 from ..errors import UserError
 from ..keys import STAGES, check_worker_name, parse_stage_list
 from ..stages.handlers import load_handlers, plugin_modules
-from ..stages.worker import default_worker_name, run_worker
+from ..runner.worker import default_worker_name, run_worker
 from .options import HomeOption, JsonOption, LeaseOption, whole_number
 from .render import print_json, progress_bar, short
 
@@ -55,5 +55,28 @@ def worker(
         typer.echo(f"{worker_name}: {len(report.done)} done, {len(report.failed)} failed, {len(report.lost)} lost; no more work")
 
 
+def run_job(
+    spec: Annotated[Path, typer.Argument(help="The job's spec file, runs/<job>/spec.json under the data root.",
+                                         show_default=False)],
+    home: HomeOption = None,
+    heartbeat: Annotated[float, typer.Option("--heartbeat", help="Seconds between rewrites of status.json.",
+                                             min=0.05, max=3600)] = 10.0,
+    json_output: JsonOption = False,
+) -> None:
+    """Run one job's run step from its spec file (what a controller starts on a host, detached), writing
+    runs/<job>/status.json as it goes; never opens the state file. Exit 1 when the run failed."""
+    from ..home import resolve_home
+    from ..runner.run_job import run_job as run_spec
+
+    status = run_spec(resolve_home(home).root, spec, heartbeat_seconds=heartbeat)
+    if json_output:
+        typer.echo(status.to_json())
+    else:
+        typer.echo(f"job {status.job_id}: {status.state}" + (f": {status.error}" if status.error else ""))
+    if status.state != "done":
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     app.command("worker")(worker)
+    app.command("run-job")(run_job)

@@ -12,7 +12,7 @@ import os
 import shutil
 import socket
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..context import Context
@@ -27,7 +27,9 @@ from ..store.loop_state import (
 from ..store.queue import JobSpec, QueuePolicy, enqueue_in, expired_lease_count, reap_expired_in
 from ..store.settings import setting_updated_at
 from .actions import Decision, DeleteFile, Enqueue, Optimize, PruneEvents, SetBreaker, Wait, describe
+from ..errors import UserError
 from .breakers import OUTCOME_EVENTS
+from .hosts_step import HostsReport, collect, configured_hosts, dispatch
 from .knobs import LoopSettings, loop_settings
 from .policies import decide
 from .snapshot import Snapshot
@@ -35,6 +37,7 @@ from .snapshot import Snapshot
 LOCK = "tick"
 CURSOR = "loop"
 MAINTENANCE = "maintenance"
+SYNC = "sync"
 # A tick folds at most this many job outcomes into the breakers; a backlog (a new cursor on a
 # long history) is caught up over the next ticks instead of making one tick slow.
 EVENTS_PER_TICK = 10_000
@@ -52,13 +55,14 @@ class TickReport:
     pressure_reasons: tuple[str, ...] = ()
     errors: list[str] = field(default_factory=list)
     dry_run: bool = False
+    hosts: dict | None = None  # what was dispatched to and collected from hosts (None: no hosts file)
 
     def to_dict(self) -> dict:
         return {"ran": self.ran, "held_by": self.held_by, "tick_id": self.tick_id, "dry_run": self.dry_run,
                 "reaped": self.reaped, "actions": self.actions, "backpressure": self.pressure,
                 "backpressure_reasons": list(self.pressure_reasons),
                 "waits": [{"config_key": w.config_key, "stage": w.stage, "reason": w.reason} for w in self.waits],
-                "errors": self.errors}
+                "errors": self.errors, **({"hosts": self.hosts} if self.hosts is not None else {})}
 
 
 def holder_name() -> str:
@@ -126,17 +130,42 @@ def run_tick(context: Context, now: float, *, dry_run: bool = False, free: float
         return TickReport(ran=False, held_by=lock.holder if lock else None)
     try:
         policy = context.queue_policy()
+        errors, hosts, moved = [], None, HostsReport()
+        try:
+            hosts = configured_hosts(context)
+        except UserError as exc:
+            errors.append(f"hosts: {exc}")
+        if hosts:
+            collect(context, hosts, policy, now, moved)  # before the reap: fresh heartbeats renew leases
         with context.store.write() as conn:
             reaped = len(reap_expired_in(conn, policy, now))
         decision, snapshot, upto = plan_tick(context, now, free, knobs)
-        report = report_of(decision, TickReport(ran=True, reaped=reaped))
+        report = report_of(decision, TickReport(ran=True, reaped=reaped, errors=errors))
         deletions = apply_decision(context, decision, upto, now, report, policy)
         delete_files(context, deletions, report)
+        if hosts:
+            if not knobs.halted:  # halted: runs in flight are still collected, none is started
+                dispatch(context, hosts, policy, now, moved)
+            report.hosts = {**asdict(moved), "synced": sync_when_due(context, hosts, now)}
         if any(isinstance(action, Optimize) for action in decision.actions):
             optimize(context.store)
         return report
     finally:
         drop_lock(context.store, LOCK, holder)
+
+
+def sync_when_due(context: Context, hosts, now: float) -> list[dict] | None:
+    """Run `ringrift sync` with the remote hosts when loop.sync_seconds have passed since the last."""
+    from ..remote.sync import SYNC_KINDS, sync_hosts
+
+    last = loop_mark(context.store, SYNC)
+    remote = [host for host in hosts if not host.is_local]
+    if not remote or (last is not None and now - last < context.setting("loop.sync_seconds")):
+        return None
+    reports = sync_hosts(context, remote, SYNC_KINDS, dry_run=False, now=now)
+    with context.store.write() as conn:
+        set_mark_in(conn, SYNC, now)
+    return [asdict(report) for report in reports]
 
 
 def report_of(decision: Decision, report: TickReport) -> TickReport:

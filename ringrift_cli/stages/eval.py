@@ -15,18 +15,18 @@ from pathlib import Path
 
 from ..ai.ratings import Game
 from ..errors import UserError
-from ..files import exclusive_lock, fsync_dir
+from ..files import exclusive_lock, fsync_dir, sha256_of
 from ..game.rules import parse_config_key
 from ..store.db import now
 from ..store.events import append_event
-from ..store.game_records import GameRecord, finish_shard, recorded_indices, write_game
+from ..store.game_records import GameRecord, count_games, finish_shard, recorded_indices, write_game
 from ..store.matches import matches_for
 from ..store.models import Model, best_model
 from ..store.queue import Job, check_held_in
 from .handlers import JobContext
 from .matchplay import Participant, play_block, resolve_candidate, resolve_device
 from .params import eval_params
-from .selfplay import open_temporary_shard, progress_detail, register_shard
+from .selfplay import open_temporary_shard, progress_detail, register_games_shard
 
 
 def resolve_opponents(context, config_key: str, names: tuple[str, ...], candidate: Model) -> list[Participant]:
@@ -68,9 +68,22 @@ def eval_handler(job: Job, jctx: JobContext) -> dict:
             finish_shard(conn)
             os.replace(final.with_name(final.name + ".tmp"), final)
             fsync_dir(final.parent)
-        games_shard = register_shard(jctx, job, final)
+        games_shard = register_eval_shard(jctx, job, final)
         lock.unlink(missing_ok=True)
     return {**publish_eval(jctx, job, candidate, opponents), "games_shard": games_shard}
+
+
+def register_eval_shard(jctx: JobContext, job: Job, path: Path) -> dict:
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        games, moves = count_games(conn)
+    finally:
+        conn.close()
+    digest = sha256_of(path)  # before the transaction: hashing a big file must not hold the write lock
+    return register_games_shard(jctx.context, job, jctx.worker, str(path.relative_to(jctx.home.root)), digest,
+                                path.stat().st_size, games, moves)
 
 
 class GauntletProgress:
@@ -113,7 +126,7 @@ def play_gauntlet(jctx: JobContext, job: Job, params, candidate: Model, opponent
     for block, opponent in enumerate(opponents):
         seats = [Participant(candidate.id, candidate)] + [opponent] * (seats_count - 1)
         progress.start_block(block * params.games, opponent.name)
-        play_block(jctx, job, block, seats, params.games, seed=params.seed, simulations=params.simulations,
+        play_block(jctx, job, block, seats, params.games, seed=params.seed, simulations=params.sims,
                    parallel=params.parallel, device=device, procs=params.procs, on_game=progress.on_game,
                    on_move=progress.on_move, keep_game=keep)
 

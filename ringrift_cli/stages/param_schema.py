@@ -96,7 +96,7 @@ SCHEMAS: dict[str, tuple[Param, ...]] = {
         Param("games", "Games to play (one games shard)", minimum=1, maximum=100_000, default=100),
         Param("model", "best (the promoted model; the heuristic before one exists), none or heuristic, random, "
               "a model id, or a model file", type=str, default="best"),
-        Param("simulations", "Search simulations per move", setting="selfplay.simulations"),
+        Param("sims", "Search simulations per move", setting="selfplay.simulations"),
         Param("parallel", "Games played at once (their searches share network calls)",
               setting="selfplay.parallel_games"),
         Param("seed", "Base seed; game i uses a seed derived from it and i", minimum=0, maximum=SEED_MAX,
@@ -135,7 +135,7 @@ SCHEMAS: dict[str, tuple[Param, ...]] = {
         Param("opponents", "Comma-separated opponents: random, heuristic, best, or model ids", type=str,
               default="random,heuristic,best", pattern=OPPONENTS_PATTERN),
         Param("games", "Games against each opponent", setting="eval.games"),
-        Param("simulations", "Search simulations per move", setting="eval.simulations"),
+        Param("sims", "Search simulations per move", setting="eval.simulations"),
         Param("parallel", "Games played at once by each search process", setting="eval.parallel_games"),
         Param("procs", "Search processes sharing the games; auto: the host's usable cores", setting="eval.procs"),
         AUTO_DEVICE,
@@ -144,7 +144,7 @@ SCHEMAS: dict[str, tuple[Param, ...]] = {
     ),
     "promote": (
         CANDIDATE_MODEL,
-        Param("simulations", "Search simulations per move in head-to-head games", setting="eval.simulations"),
+        Param("sims", "Search simulations per move in head-to-head games", setting="eval.simulations"),
         Param("parallel", "Head-to-head games played at once by each search process", setting="eval.parallel_games"),
         Param("procs", "Search processes sharing the games; auto: the host's usable cores", setting="eval.procs"),
         AUTO_DEVICE,

@@ -13,7 +13,7 @@ from .param_schema import resolve_params
 class SelfplayParams:
     games: int
     model: str
-    simulations: int
+    sims: int
     parallel: int
     seed: int
     temperature_plies: int
@@ -29,10 +29,6 @@ class ExportParams:
     min_game_moves: int
 
 
-def selfplay_params(job: Job, jctx: JobContext) -> SelfplayParams:
-    return SelfplayParams(**job_values("selfplay", job.params, jctx.context.setting, job))
-
-
 def export_params(job: Job, jctx: JobContext) -> ExportParams:
     return ExportParams(**resolve_params("export", job.params, jctx.context.setting))
 
@@ -44,10 +40,16 @@ def job_values(kind: str, params: dict, setting, job: Job | None) -> dict:
     values = resolve_params(kind, params, setting)
     if job is not None and values["seed"] is None:
         values["seed"] = int(job.trace_id[:15], 16)
+    return values
+
+
+def with_procs_resolved(values: dict) -> dict:
+    """``values`` with ``procs: auto`` turned into this host's usable cores (only the host that runs
+    the games can say how many it has)."""
     if values.get("procs") == "auto":
         from ..ai.search_procs import usable_cores
 
-        values["procs"] = usable_cores()
+        values = {**values, "procs": usable_cores()}
     return values
 
 
@@ -74,7 +76,7 @@ class EvalParams:
     model: str  # candidate or a model id
     opponents: tuple[str, ...]  # random, heuristic, best or model ids
     games: int  # per opponent
-    simulations: int
+    sims: int
     parallel: int
     procs: int  # search processes ("auto" resolved to the host's usable cores)
     device: str
@@ -82,7 +84,7 @@ class EvalParams:
 
 
 def eval_params(params: dict, setting, job: Job | None = None) -> EvalParams:
-    values = job_values("eval", params, setting, job)
+    values = with_procs_resolved(job_values("eval", params, setting, job))
     values["opponents"] = tuple(dict.fromkeys(values["opponents"].split(",")))
     return EvalParams(**values)
 
@@ -90,7 +92,7 @@ def eval_params(params: dict, setting, job: Job | None = None) -> EvalParams:
 @dataclass(frozen=True)
 class PromoteParams:
     model: str
-    simulations: int
+    sims: int
     parallel: int
     procs: int  # as in EvalParams
     device: str
@@ -98,4 +100,4 @@ class PromoteParams:
 
 
 def promote_params(params: dict, setting, job: Job | None = None) -> PromoteParams:
-    return PromoteParams(**job_values("promote", params, setting, job))
+    return PromoteParams(**with_procs_resolved(job_values("promote", params, setting, job)))

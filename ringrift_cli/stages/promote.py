@@ -76,7 +76,7 @@ def promote_handler(job: Job, jctx: JobContext) -> dict:
             seats = [Participant(candidate.id, candidate)] + [Participant(baseline)] * (players - 1)
             jctx.progress(0, missing, f"floor games against {baseline}")
             play_block(jctx, job, block, seats, missing + len(block_indices(jctx, job, block)), seed=params.seed,
-                       simulations=params.simulations, parallel=params.parallel, device=device,
+                       simulations=params.sims, parallel=params.parallel, device=device,
                        procs=params.procs, stop=lambda: not still(),
                        on_game=lambda done, b=baseline, m=missing: jctx.progress(done, m, f"floor games against {b}"))
             decision = current_decision(jctx, job, candidate, best, settings)
@@ -85,7 +85,7 @@ def promote_handler(job: Job, jctx: JobContext) -> dict:
     if decision.decision == "continue":  # the SPRT: head-to-head games until a bound is crossed or the limit
         seats = [Participant(candidate.id, candidate)] + [Participant(best.id, best)] * (players - 1)
         jctx.progress(0, settings.sprt.max_games, f"SPRT against {best.id[:12]}")
-        play_block(jctx, job, 0, seats, settings.sprt.max_games, seed=params.seed, simulations=params.simulations,
+        play_block(jctx, job, 0, seats, settings.sprt.max_games, seed=params.seed, simulations=params.sims,
                    parallel=params.parallel, device=device, procs=params.procs,
                    stop=lambda: not still(),
                    on_game=lambda done: jctx.progress(done, settings.sprt.max_games, f"SPRT against {best.id[:12]}"))

@@ -1,23 +1,26 @@
 """The train stage: the newest samples of a config -> a candidate model, registered with its lineage.
 
-plan: the NPZ shards of the window (each checked against its sha256) and
-the parent (the best model unless ``from`` says otherwise). run: the
-training loop, checkpointing after every epoch under ``runs/<job>/``, so the
-next claim of a killed job resumes there. publish: the model file, named by
-its content, is written whole and renamed before one transaction registers
-it (artifact, lineage, ``models`` row, ``model_trained``) under the job's
-fence. A half-written model is never registered.
+plan (controller): the NPZ shards of the window (each checked against its sha256) and the parent
+(the best model unless ``from`` says otherwise), named with their sha256 in the run's spec, with
+the hyperparameters resolved. run (anywhere, files only): the training loop, checkpointing after
+every epoch under ``runs/<job>/``, so the next run of a killed job resumes there; the model file is
+written whole as ``runs/<job>/model.pt``. publish (controller): the model moves to
+``models/<config>/`` named by its content, and one transaction registers it (artifact, lineage,
+``models`` row, ``model_trained``) under the job's fence. A half-written model is never registered.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import asdict, dataclass
+import threading
+import time
+from dataclasses import asdict
 from pathlib import Path
 
 from ..errors import UserError
-from ..files import fsync_dir, sha256_of
-from ..store.artifacts import Artifact, register_artifact_in, unquarantined_artifacts
+from ..files import sha256_of
+from ..runner.spec import InputFile, RunSpec, input_path
+from ..runner.status import OutputFile, RunStatus
+from ..store.artifacts import get_artifact, register_artifact_in, unquarantined_artifacts
 from ..store.events import append_event
 from ..store.models import Model, best_model, find_model, register_model_in
 from ..store.queue import Job, check_held_in
@@ -25,14 +28,6 @@ from ..verify import verified_file
 from .handlers import JobContext
 from .params import TrainParams, train_params
 from .model_choice import registered_model_path
-
-
-@dataclass(frozen=True)
-class TrainPlan:
-    shards: list  # ShardSource, newest first
-    shard_artifacts: list[Artifact]
-    parent: Model | None
-    parent_path: Path | None
 
 
 def check_train_inputs(context, config_key: str, raw: dict) -> None:
@@ -65,64 +60,90 @@ def parent_of(context, config_key: str, params: TrainParams) -> Model | None:
     return find_model(context.store, params.source, config_key)
 
 
-def plan_training(jctx: JobContext, config_key: str, params: TrainParams) -> TrainPlan:
-    window, by_id = choose_shards(jctx.context, config_key, params)
-    for source in window:
-        # A shard that fails its sha256 is quarantined (the next training leaves it out) and
-        # this one fails, naming it.
-        verified_file(jctx.context, by_id[source.artifact_id])
-    parent = parent_of(jctx.context, config_key, params)
-    parent_path = registered_model_path(jctx.context, parent.id) if parent else None
-    return TrainPlan(window, [by_id[s.artifact_id] for s in window], parent, parent_path)
-
-
 def train_handler(job: Job, jctx: JobContext) -> dict:
+    spec = plan_train(jctx.context, job)
+    status = run_train(spec, jctx.home.root, jctx.progress, jctx.lease_lost)
+    return publish_train(jctx.context, job, jctx.worker, spec, status)
+
+
+def plan_train(context, job: Job) -> RunSpec:
+    """The window's shards (each verified: one that fails is quarantined and this job fails, naming
+    it), the parent model, and every hyperparameter resolved."""
+    params = train_params(job.params, context.setting, job)
+    window, by_id = choose_shards(context, job.config_key, params)
+    for source in window:
+        verified_file(context, by_id[source.artifact_id])
+    parent = parent_of(context, job.config_key, params)
+    inputs = [InputFile("npz", by_id[s.artifact_id].path, by_id[s.artifact_id].sha256) for s in window]
+    if parent is not None:
+        registered_model_path(context, parent.id)  # refuses a missing or tampered file, by name
+        artifact = get_artifact(context.store, parent.artifact_id)
+        inputs.append(InputFile("parent", artifact.path, artifact.sha256))
+    settings = train_settings(context.setting, params)
+    values = {"parent_id": parent.id if parent else None, "preset": params.preset, "default_preset": context.setting("train.preset"),
+              "settings": asdict(settings),
+              "window": [{"artifact_id": s.artifact_id, "path": by_id[s.artifact_id].path, "samples": s.samples,
+                          "take": s.take} for s in window]}
+    return RunSpec(job.id, job.claim_seq, "train", job.config_key, values, tuple(inputs))
+
+
+def run_train(spec: RunSpec, root: Path, progress, stop: threading.Event) -> RunStatus:
+    """Train from the spec's files alone and leave ``runs/<job>/model.pt``; return the run's status."""
     import torch
 
     from ..ai.encoding import encoder_for
-    from ..ai.net import ModelFileError, load_model, new_net
-    from ..train.dataset import exact_symmetries
-    from ..train.loop import train_network
+    from ..ai.net import ModelFileError, load_model, new_net, save_model
+    from ..train.dataset import ShardSource, exact_symmetries
+    from ..train.loop import TrainSettings, train_network
 
-    params = train_params(job.params, jctx.context.setting, job)
-    plan = plan_training(jctx, job.config_key, params)
-    torch.manual_seed(params.seed)
-    if plan.parent_path is not None:
+    params = spec.params
+    settings = TrainSettings(**params["settings"])
+    paths = {item.path: input_path(root, item) for item in spec.inputs if item.role == "npz"}
+    shards = [ShardSource(w["artifact_id"], paths[w["path"]], w["samples"], w["take"]) for w in params["window"]]
+    parent = spec.input("parent")
+    torch.manual_seed(settings.seed)
+    if parent is not None:
         try:
-            net, info = load_model(plan.parent_path, config_key=job.config_key)
+            net, info = load_model(input_path(root, parent), config_key=spec.config_key)
         except ModelFileError as exc:
-            raise UserError(f"cannot warm-start from model {plan.parent.id[:12]}: {exc}") from None
-        if params.preset not in (None, info.preset):
-            raise UserError(f"the parent model {plan.parent.id[:12]} is a {info.preset} network; give --from scratch "
-                            f"to train a {params.preset} one")
+            raise UserError(f"cannot warm-start from model {parent.sha256[:12]}: {exc}") from None
+        if params["preset"] not in (None, info.preset):
+            raise UserError(f"the parent model {parent.sha256[:12]} is a {info.preset} network; give --from scratch "
+                            f"to train a {params['preset']} one")
     else:
-        net, info = new_net(job.config_key, params.preset or jctx.context.setting("train.preset"))
-    settings = train_settings(jctx, params)
-    encoder = encoder_for(job.config_key)
-    run_dir = jctx.home.data_dir("runs") / str(job.id)
+        net, info = new_net(spec.config_key, params["preset"] or params["default_preset"])
+    encoder = encoder_for(spec.config_key)
+    run_dir = root / spec.run_dir
 
     def check() -> None:
-        if jctx.lease_lost.is_set():
-            raise UserError(f"train job {job.id} lost its claim; stopping (the last checkpoint is kept)")
+        if stop.is_set():
+            raise UserError(f"train job {spec.job_id} lost its claim; stopping (the last checkpoint is kept)")
 
-    outcome = train_network(net, plan.shards, settings, encoder_version=encoder.version,
-                            policy_size=encoder.policy_size, symmetries=exact_symmetries(job.config_key),
-                            checkpoint=run_dir / "checkpoint.pt", progress=jctx.progress, check=check)
+    outcome = train_network(net, shards, settings, encoder_version=encoder.version,
+                            policy_size=encoder.policy_size, symmetries=exact_symmetries(spec.config_key),
+                            checkpoint=run_dir / "checkpoint.pt", progress=progress, check=check)
+    shas = {item.path: item.sha256 for item in spec.inputs}
     lineage = {
-        "parent_id": plan.parent.id if plan.parent else None, "job_id": job.id, "seed": params.seed,
-        "shards": [{"artifact_id": s.artifact_id, "path": a.path, "sha256": a.sha256, "samples": s.samples,
-                    "used": s.take} for s, a in zip(plan.shards, plan.shard_artifacts)],
-        "samples": sum(s.take for s in plan.shards), "hyperparameters": {**asdict(settings), "preset": info.preset},
+        "parent_id": params["parent_id"], "job_id": spec.job_id, "seed": settings.seed,
+        "shards": [{"artifact_id": s.artifact_id, "path": w["path"], "sha256": shas[w["path"]], "samples": s.samples,
+                    "used": s.take} for s, w in zip(shards, params["window"])],
+        "samples": sum(s.take for s in shards), "hyperparameters": {**asdict(settings), "preset": info.preset},
         "encoder_version": encoder.version, "epochs_run": outcome.epochs_run, "stopped_early": outcome.stopped_early,
     }
     info.lineage = {**lineage, "metrics": outcome.metrics}
-    return publish_model(jctx, job, net, info, lineage, outcome)
+    model = run_dir / "model.pt"
+    save_model(model, net, info)  # whole and fsynced, or not there at all
+    metrics = {key: value for key, value in outcome.metrics.items() if isinstance(value, (int, float))}
+    result = {"lineage": lineage, "metrics": metrics, "preset": info.preset, "epochs": outcome.epochs_run,
+              "resumed_from_epoch": outcome.resumed_from_epoch, "stopped_early": outcome.stopped_early}
+    output = OutputFile(f"{spec.run_dir}/model.pt", sha256_of(model), model.stat().st_size)
+    return RunStatus(spec.job_id, spec.claim_seq, "done", time.time(), settings.epochs, settings.epochs, "",
+                     (output,), result)
 
 
-def train_settings(jctx: JobContext, params: TrainParams):
+def train_settings(setting, params: TrainParams):
     from ..train.loop import TrainSettings
 
-    setting = jctx.context.setting
     return TrainSettings(
         epochs=params.epochs, batch_size=params.batch_size, lr=params.lr, weight_decay=setting("train.weight_decay"),
         warmup_fraction=setting("train.warmup_fraction"), grad_clip=setting("train.grad_clip"),
@@ -131,30 +152,30 @@ def train_settings(jctx: JobContext, params: TrainParams):
         device=params.device)
 
 
-def publish_model(jctx: JobContext, job: Job, net, info, lineage: dict, outcome) -> dict:
-    from ..ai.net import save_model
+def publish_train(context, job: Job, worker: str, spec: RunSpec, status: RunStatus, *, host: str = "local") -> dict:
+    """Move the model to ``models/<config>/<sha256 prefix>.pt`` and register it with its lineage."""
+    from ..runner.publish import settle_output
 
-    staged = jctx.home.data_dir("runs") / str(job.id) / "model.pt"
-    save_model(staged, net, info)  # whole and fsynced, or not there at all
-    digest = sha256_of(staged)
-    final = jctx.home.data_dir("models") / job.config_key / f"{digest[:16]}.pt"
-    final.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(staged, final)
-    fsync_dir(final.parent)
-    relative = str(final.relative_to(jctx.home.root))
-    metrics = {key: value for key, value in outcome.metrics.items() if isinstance(value, (int, float))}
-    with jctx.context.store.write() as db:
-        check_held_in(db, job.id, jctx.worker, job.claim_seq)
+    (output,) = status.outputs
+    result = status.result
+    relative = f"models/{job.config_key}/{output.sha256[:16]}.pt"
+    settle_output(context.home.root, output, relative)
+    lineage = result["lineage"]
+    metrics = result["metrics"]
+    with context.store.write() as db:
+        check_held_in(db, job.id, worker, job.claim_seq)
         artifact, _ = register_artifact_in(
-            db, kind="model", config_key=job.config_key, path=relative, sha256=digest, size=final.stat().st_size,
-            meta={"preset": info.preset}, job_id=job.id, inputs=tuple(s["artifact_id"] for s in lineage["shards"]))
+            db, kind="model", config_key=job.config_key, path=relative, sha256=output.sha256, size=output.bytes,
+            meta={"preset": result["preset"]}, job_id=job.id, host=host,
+            inputs=tuple(s["artifact_id"] for s in lineage["shards"]))
         model, created = register_model_in(
-            db, model_id=digest, config_key=job.config_key, artifact_id=artifact.id, parent_id=lineage["parent_id"],
-            metrics=metrics, lineage=lineage, encoder_version=lineage["encoder_version"], job_id=job.id)
+            db, model_id=output.sha256, config_key=job.config_key, artifact_id=artifact.id,
+            parent_id=lineage["parent_id"], metrics=metrics, lineage=lineage,
+            encoder_version=lineage["encoder_version"], job_id=job.id)
         if created:
             append_event(db, "model_trained", {"model_id": model.id, "path": relative, "parent_id": model.parent_id,
                                                "samples": lineage["samples"], "metrics": metrics},
                          config_key=job.config_key, job_id=job.id, dedup_key=f"model_trained:{model.id}")
-    return {"model_id": model.id, "path": relative, "samples": lineage["samples"], "epochs": outcome.epochs_run,
-            "resumed_from_epoch": outcome.resumed_from_epoch, "stopped_early": outcome.stopped_early,
+    return {"model_id": model.id, "path": relative, "samples": lineage["samples"], "epochs": result["epochs"],
+            "resumed_from_epoch": result["resumed_from_epoch"], "stopped_early": result["stopped_early"],
             "parent_id": model.parent_id, "metrics": metrics}

@@ -150,3 +150,14 @@ def quarantine(store: Store, artifact: Artifact, reason: str, job_id: int | None
     with store.write() as conn:
         conn.execute("DELETE FROM artifact_flags WHERE artifact_id = ? AND flag != 'quarantined'", (artifact.id,))
         flag_artifact_in(conn, artifact, "quarantined", reason, job_id)
+
+
+def known_sha256(store: Store, digests: list[str]) -> set[str]:
+    """Those of ``digests`` that some registered artifact has (on any host)."""
+    found = set()
+    for start in range(0, len(digests), 500):
+        chunk = digests[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        found |= {row["sha256"] for row in store.read(f"SELECT sha256 FROM artifacts WHERE sha256 IN ({marks})",
+                                                      tuple(chunk))}
+    return found

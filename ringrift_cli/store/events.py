@@ -51,6 +51,10 @@ EVENT_SCHEMAS: dict[str, dict[str, Any]] = {
     "loop_resumed": {},
     "artifact_file_deleted": {"artifact_id": int, "kind": str, "path": str, "reason": str},
     "host_health_changed": {"host": str, "health": str, "previous": OptionalStr, "reason": OptionalStr},
+    "run_dispatched": {"kind": str, "host": str, "files_sent": int, "bytes": int},
+    # A run's report or outputs that were not trusted: nothing of it is registered.
+    "run_refused": {"kind": str, "host": str, "reason": str},
+    "files_moved": {"host": str, "direction": str, "files": int, "bytes": int},
 }
 
 

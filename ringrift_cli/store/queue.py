@@ -195,22 +195,25 @@ def claim(
     *,
     host: str | None = None,
     lease_seconds: float | None = None,
+    pinned_only: bool = False,
 ) -> Job | None:
     """Claim the most urgent ready job of one of ``kinds``, or return None.
 
     Expired leases are reaped first in the same transaction, so a dead
     worker's job is claimable again as soon as its lease has passed. Jobs
-    pinned to a host are only given to a claimer naming that host.
+    pinned to a host are only given to a claimer naming that host; with
+    ``pinned_only`` that claimer takes only jobs pinned to it.
     """
     if not kinds:
         return None
     with store.write() as conn:
-        return claim_in(conn, worker, kinds, policy or default_policy(), host, lease_seconds, now())
+        return claim_in(conn, worker, kinds, policy or default_policy(), host, lease_seconds, now(),
+                        pinned_only=pinned_only)
 
 
 def claim_in(
     conn: sqlite3.Connection, worker: str, kinds: tuple[str, ...], policy: QueuePolicy,
-    host: str | None, lease_seconds: float | None, at: float,
+    host: str | None, lease_seconds: float | None, at: float, *, pinned_only: bool = False,
 ) -> Job | None:
     lease = check_lease(policy.lease_seconds if lease_seconds is None else lease_seconds)
     check_worker_name(worker)
@@ -223,7 +226,7 @@ def claim_in(
             CLAIM_SET
             # INDEXED BY: left to itself the planner may sort every queued job of the kind.
             + " WHERE id = (SELECT id FROM jobs INDEXED BY jobs_ready WHERE status = 'queued' AND not_before <= ?"
-            f" AND kind IN ({placeholders}) AND (host IS NULL OR host = ?)"
+            f" AND kind IN ({placeholders}) AND ({'' if pinned_only else 'host IS NULL OR '}host = ?)"
             " ORDER BY priority DESC, id LIMIT 1)"
             " RETURNING *",
             (worker, at + lease, at, at, at, at, *kinds, host),
@@ -501,6 +504,13 @@ def purge(store: Store, statuses: tuple[str, ...], older_than_seconds: float) ->
                      {"statuses": list(statuses), "older_than_seconds": older_than_seconds,
                       "count": count}, at=at)
         return count
+
+
+def jobs_claimed_by(store: Store, worker: str) -> list[Job]:
+    """The jobs ``worker`` holds now (a host's runs in flight), oldest claim first."""
+    rows = store.read("SELECT * FROM jobs WHERE status = 'claimed' AND claimed_by = ? ORDER BY started_at, id",
+                      (worker,))
+    return [Job.from_row(row) for row in rows]
 
 
 def get_job_in(conn: sqlite3.Connection, job_id: int) -> Job:

@@ -62,3 +62,27 @@ def data_by_config(store: Store) -> list[DataRow]:
     )
     return [DataRow(row["config_key"], row["games_shards"] or 0, row["games"] or 0, row["unexported"] or 0,
                     row["npz_shards"] or 0, row["samples"] or 0) for row in rows]
+
+
+@dataclass(frozen=True)
+class HostStatus:
+    name: str
+    health: str | None
+    last_seen: float | None
+    slots: int
+    jobs: tuple[int, ...]  # the jobs it runs now
+    bytes_moved: int  # to and from it, over the files_moved events still kept
+
+
+def host_status(store: Store) -> list[HostStatus]:
+    """Each host of the ``hosts`` table with the jobs it runs (claimed by ``host:<name>``) and its traffic."""
+    from .hosts import bytes_moved
+
+    jobs: dict[str, list[int]] = {}
+    for row in store.read("SELECT id, claimed_by FROM jobs WHERE status = 'claimed' AND claimed_by LIKE 'host:%'"
+                          " ORDER BY id"):
+        jobs.setdefault(row["claimed_by"][len("host:"):], []).append(row["id"])
+    moved = bytes_moved(store)
+    return [HostStatus(row["name"], row["health"], row["last_seen"], row["slots"], tuple(jobs.get(row["name"], ())),
+                       moved.get(row["name"], 0))
+            for row in store.read("SELECT name, health, last_seen, slots FROM hosts ORDER BY name")]

@@ -152,7 +152,7 @@ def test_sigterm_or_ctrl_c_stops_every_child_and_hands_the_job_back(ctx, home, s
                              "--sims", "8", "--model", "none", "--procs", "2", "--json"],
                             env=subprocess_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             start_new_session=True)
-    shard = home / "games" / CONFIG / "selfplay-job1.db.tmp"
+    shard = home / "runs" / "1" / "selfplay-job1.db.tmp"
     deadline = time.time() + 120
     children: list[int] = []
     while time.time() < deadline and proc.poll() is None:

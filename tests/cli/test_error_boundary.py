@@ -68,7 +68,7 @@ def test_a_stored_row_no_reader_accepts_is_buried_and_the_next_job_claimed(ctx):
 
 
 def test_a_handler_result_too_deep_fails_the_job_not_the_worker(ctx):
-    from ringrift_cli.stages.worker import run_worker
+    from ringrift_cli.runner.worker import run_worker
 
     job, _ = q.enqueue(ctx.store, q.JobSpec("selfplay", "hex8_2p", max_attempts=1))
     deep: list = []

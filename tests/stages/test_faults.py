@@ -56,9 +56,9 @@ def test_disk_full_mid_selfplay_fails_the_job_at_once_saying_so(small_disk, subp
 
 
 def test_a_corrupt_temporary_games_shard_is_set_aside_by_name(ctx, home):
-    job, _ = q.enqueue(ctx.store, q.JobSpec("selfplay", "hex8_2p", params={"games": 1, "simulations": 2,
+    job, _ = q.enqueue(ctx.store, q.JobSpec("selfplay", "hex8_2p", params={"games": 1, "sims": 2,
                                                                            "model": "none"}))
-    tmp = home / "games" / "hex8_2p" / f"selfplay-job{job.id}.db.tmp"
+    tmp = home / "runs" / str(job.id) / f"selfplay-job{job.id}.db.tmp"
     tmp.parent.mkdir(parents=True, exist_ok=True)
     tmp.write_bytes(b"SQLite format 3\x00" + os.urandom(4000))
     assert run_cli("worker", "--kinds", "selfplay").exit_code == 0

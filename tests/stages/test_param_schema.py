@@ -24,11 +24,11 @@ def test_every_stage_has_a_schema_and_every_number_has_an_upper_bound():
 
 
 def test_a_param_with_a_setting_default_takes_the_settings_range():
-    simulations = param_for("selfplay", "simulations")
-    assert simulations.bounds() == (setting_for("selfplay.simulations").minimum,
+    sims = param_for("selfplay", "sims")
+    assert sims.bounds() == (setting_for("selfplay.simulations").minimum,
                                     setting_for("selfplay.simulations").maximum)
-    with pytest.raises(UserError, match="simulations must be 1 to 100000"):
-        check_params("selfplay", {"simulations": 100_001})
+    with pytest.raises(UserError, match="sims must be 1 to 100000"):
+        check_params("selfplay", {"sims": 100_001})
 
 
 @pytest.mark.parametrize("raw", ["NaN", "nan", "inf", "-Infinity", "abc", "1.5", "0", "9" * 30, "9" * 5000,
@@ -69,7 +69,7 @@ def test_lifecycle_kinds_check_their_params(kind, params):
 def test_resolve_fills_settings_and_fixed_defaults():
     values = resolve_params("selfplay", {"games": 3}, lambda key: f"<{key}>")
     assert values["games"] == 3 and values["model"] == "best" and values["seed"] is None
-    assert values["simulations"] == "<selfplay.simulations>"
+    assert values["sims"] == "<selfplay.simulations>"
 
 
 @pytest.mark.parametrize("args", [

@@ -116,7 +116,7 @@ def test_killed_selfplay_keeps_finished_games_and_resumes(ctx, home, subprocess_
         [PYTHON, "-m", "ringrift_cli", "selfplay", "square8_2p", "--games", "12", "--sims", "16",
          "--parallel", "1", "--model", "none", "--seed", "3", "--json"],
         env=subprocess_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    shard = home / "games" / "square8_2p" / "selfplay-job1.db.tmp"
+    shard = home / "runs" / "1" / "selfplay-job1.db.tmp"
     deadline = time.time() + 120
     finished = 0
     while time.time() < deadline and finished < 2:
@@ -157,7 +157,7 @@ def test_temperature_and_noise_apply_in_puct_selfplay(ctx, home):
 
     def play(**params):
         args = ["queue", "add", "selfplay", "square8_2p", "--param", "games=2", "--param", "model=none",
-                "--param", "simulations=24", "--param", "seed=4", "--json"]
+                "--param", "sims=24", "--param", "seed=4", "--json"]
         for key, value in params.items():
             args[-1:-1] = ["--param", f"{key}={value}"]
         job_id = json.loads(run_cli(*args).output)["id"]
@@ -235,7 +235,7 @@ def test_gumbel_selfplay_records_the_improved_policy_and_explores_only_early(ctx
     from ringrift_cli.ai.encoding import indices_for_moves
 
     job_id = json.loads(run_cli("queue", "add", "selfplay", "hex8_2p", "--param", "games=2", "--param", "model=none",
-                                "--param", "simulations=16", "--param", "seed=5", "--param", "temperature_plies=30",
+                                "--param", "sims=16", "--param", "seed=5", "--param", "temperature_plies=30",
                                 "--json").output)["id"]
     assert run_cli("worker", "--kinds", "selfplay").exit_code == 0
     games = read_games(home / q.get_job(ctx.store, job_id).result["path"])[1]

@@ -9,7 +9,7 @@ import pytest
 
 from ringrift_testing import run_cli
 from ringrift_cli.stages.handlers import load_handlers
-from ringrift_cli.stages.worker import run_worker
+from ringrift_cli.runner.worker import run_worker
 from ringrift_cli.store import queue as q
 
 
@@ -126,7 +126,7 @@ def test_worker_says_why_a_job_failed(ctx, monkeypatch):
 def test_worker_gives_each_job_its_own_progress_callback(ctx):
     from contextlib import contextmanager
 
-    from ringrift_cli.stages.worker import run_worker
+    from ringrift_cli.runner.worker import run_worker
     from ringrift_cli.store.queue import JobSpec, enqueue
 
     seen = []

@@ -2,6 +2,7 @@
 
     python benchmarks/learnability.py [--config hex8_2p] [--games 60] [--sims 32] [--epochs 4]
                                       [--preset small] [--eval-games 20] [--eval-sims 1,16]
+                                      [--value-blend X] [--forced-policy-weight W]
 
 Runs the real pipeline in a temporary data home (``ringrift init``,
 ``selfplay --model none``, ``export``), splits the samples by game (a fifth
@@ -52,8 +53,12 @@ def ringrift(home: Path, *args: str) -> dict:
     return json.loads(out)
 
 
-def make_samples(config_key: str, games: int, sims: int, home: Path) -> dict:
+def make_samples(config_key: str, games: int, sims: int, home: Path, settings: dict[str, str]) -> dict:
     ringrift(home, "init")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for key, value in settings.items():  # (config set prints a line, not JSON)
+        subprocess.run([sys.executable, "-m", "ringrift_cli", "config", "set", key, value, "--home", str(home)],
+                       env=env, capture_output=True, text=True, check=True)
     ringrift(home, "selfplay", config_key, "--games", str(games), "--sims", str(sims), "--model", "none",
              "--seed", "1")
     shards = ringrift(home, "export", config_key)["shards"]
@@ -120,13 +125,18 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--preset", default="small")
     parser.add_argument("--eval-games", type=int, default=20)
+    parser.add_argument("--value-blend", help="export.value_blend of the run (default: the setting's default)")
+    parser.add_argument("--forced-policy-weight", help="export.forced_policy_weight of the run (default: the setting's)")
     parser.add_argument("--eval-sims", default="1,16",
                         help="Comma-separated simulation counts of the searched players (1: the policy alone).")
     args = parser.parse_args()
     torch.manual_seed(0)
     began = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        data = make_samples(args.config, args.games, args.sims, Path(tmp) / "home")
+        settings = {key: value for key, value in (("export.value_blend", args.value_blend),
+                                                   ("export.forced_policy_weight", args.forced_policy_weight))
+                    if value is not None}
+        data = make_samples(args.config, args.games, args.sims, Path(tmp) / "home", settings)
     made = time.perf_counter() - began
     games = np.unique(data["game_ids"])
     held = set(np.random.default_rng(0).choice(games, size=max(1, len(games) // 5), replace=False).tolist())

@@ -3,7 +3,8 @@
     python benchmarks/selfplay_bench.py [--config square8_2p] [--games 64] [--moves 2] [--device cpu]
     python benchmarks/selfplay_bench.py --procs 1,2 [--presets small] [--sims 128] [--seconds 30]
 
-For each preset (tiny, small) and simulation count (32, 128): play
+For each preset (tiny, small, or heuristic: the hand-written evaluator of
+bootstrap selfplay, no network) and simulation count (32, 128): play
 ``--moves`` searched moves in each of ``--games`` games at once, exactly as
 selfplay does (batched PUCT, virtual loss, root noise), and report positions
 (moves) per second and leaf evaluations per second. The ceiling is the same
@@ -78,12 +79,11 @@ def forward_ceiling(net, shape, batch: int, device: str, windows: int = 5, secon
     return statistics.median(rates)
 
 
-def selfplay_rate(config_key: str, net, simulations: int, games: int, moves: int, device: str,
+def selfplay_rate(config_key: str, evaluator, simulations: int, games: int, moves: int,
                   overlap: bool = True, gumbel: bool = False) -> tuple[float, float]:
     """(positions/s, evaluations/s) of batched selfplay search: PUCT at the root with virtual loss
     filling batches of ``games``, or (``gumbel``) selfplay's Gumbel root search, one leaf per game."""
     settings = SelfplaySettings(simulations=simulations, gumbel=gumbel).search_settings(config_key)
-    evaluator = NetEvaluator(net, config_key, device)
     rng = np.random.default_rng(0)
     searches = [Search(state, settings) for state in opening_positions(config_key, games, 1)]
     evaluations, positions, began = 0, 0, time.perf_counter()
@@ -209,14 +209,17 @@ def main() -> None:
     print(f"{'preset':>6} {'sims':>5} {'mode':>10} {'positions/s':>12} {'evals/s':>9} {'ceiling evals/s':>16} "
           f"{'overhead':>9}")
     for preset in args.presets.split(","):
+        if preset == "heuristic":
+            heuristic_rows(args)
+            continue
         net, info = new_net(args.config, preset)
         net = net.to(args.device).eval()
-        selfplay_rate(args.config, net, 8, 8, 1, args.device)  # warm caches and thread pools
+        evaluator = NetEvaluator(net, args.config, args.device)
+        selfplay_rate(args.config, evaluator, 8, 8, 1)  # warm caches and thread pools
         ceiling = forward_ceiling(net, info.shape, args.games, args.device)
         for sims in [int(s) for s in args.sims.split(",")]:
             for overlap, gumbel in ((False, False), (True, False), (args.device != "cpu", True)):
-                positions, evals = selfplay_rate(args.config, net, sims, args.games, args.moves, args.device, overlap,
-                                                 gumbel)
+                positions, evals = selfplay_rate(args.config, evaluator, sims, args.games, args.moves, overlap, gumbel)
                 overhead = 1 - evals / ceiling
                 mode = "gumbel" if gumbel else "overlapped" if overlap else "sequential"
                 default_mode = overlap == (args.device != "cpu")  # what selfplay uses on this device
@@ -224,6 +227,19 @@ def main() -> None:
                     sims == 128 and default_mode and not gumbel) else ""
                 print(f"{preset:>6} {sims:>5} {mode:>10} {positions:>12.1f} {evals:>9.0f} {ceiling:>16.0f} "
                       f"{overhead:>8.0%}{note}")
+
+
+def heuristic_rows(args) -> None:
+    """Bootstrap selfplay's evaluator (``--model none``): the hand-written value and its one-ply prior
+    over every move, computed in the search's own process; no network, so no ceiling."""
+    from ringrift_cli.ai.evaluators import HeuristicEvaluator
+
+    for sims in [int(s) for s in args.sims.split(",")]:
+        for gumbel in (False, True):
+            positions, evals = selfplay_rate(args.config, HeuristicEvaluator(), sims, args.games, args.moves,
+                                             False, gumbel)
+            mode = "gumbel" if gumbel else "sequential"
+            print(f"{'heur.':>6} {sims:>5} {mode:>10} {positions:>12.1f} {evals:>9.0f} {'-':>16} {'-':>9}")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ It lets the loop bootstrap (selfplay before any model exists) and backs the
 the two ways of winning (eliminated rings towards the victory threshold,
 territory towards the territory minimum) plus material that will matter
 soon (rings it controls on the board, cap heights, rings in hand, markers),
-compared with the best other seat.
+the rings of its colour still in play, and whether it can still act (the
+last-player-standing rule), compared with the best other seat.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import math
 
 from ..game import GameState, Move, apply_move_inplace, undo_move
+from ..game.placement import stack_can_act
 
 # Weights of each feature, as fractions of its own winning threshold.
 ELIMINATION_WEIGHT = 3.0
@@ -20,7 +22,20 @@ TERRITORY_WEIGHT = 3.0
 CONTROL_WEIGHT = 1.0
 HAND_WEIGHT = 0.4
 MARKER_WEIGHT = 0.3
-SCALE = 1.5  # tanh squashing: a lead of one full threshold is a near-certain win
+# Rings of the seat's colour not yet eliminated. Eliminations credit whoever makes them, own
+# rings included: without this a searched player burnt its own caps for credit (+3h/18 for -h/18
+# of control), ran out of stacks and rings in hand, and lost by last player standing with 16 of
+# the 18 eliminations it needed (docs/benchmarks.md). At 2 an own cap given up is worth what its
+# credit gains.
+MATERIAL_WEIGHT = 2.0
+# Stacks that can move or capture, up to MOBILE_FULL (a seat with rings in hand counts as fully
+# mobile: it can place); none at all means no real action, the last-player-standing countdown.
+MOBILITY_WEIGHT = 0.5
+STUCK_WEIGHT = 1.5
+MOBILE_FULL = 3
+# tanh squashing. At 1.5 a lead of a third of a threshold was already worth 0.9 (the ceiling):
+# the search saw every line of a long middle game as equally won and could not tell them apart.
+SCALE = 0.75
 # No unfinished position is worth a won game: below this, a search tells winning now from
 # a lead that tanh has squashed to 1.0, and takes the win.
 CEILING = 0.9
@@ -40,8 +55,27 @@ def seat_scores(state: GameState) -> list[float]:
             + CONTROL_WEIGHT * controlled / rings
             + HAND_WEIGHT * state.hand[seat] / rings
             + MARKER_WEIGHT * state.marker_count[seat] / max(rings, 1)
+            + MATERIAL_WEIGHT * (state.hand[seat] + state.on_board[seat]) / rings
+            + mobility_score(state, seat)
         )
     return scores
+
+
+def mobility_score(state: GameState, seat: int) -> float:
+    """MOBILITY_WEIGHT for a seat that can place or move MOBILE_FULL stacks, less for fewer,
+    STUCK_WEIGHT below nothing when it can do neither. Stacks are scanned only once the hand is
+    empty: before that placing is a real action, and the scan (a ray walk per stack) would run for
+    every move of every prior."""
+    if state.hand[seat] > 0:
+        return MOBILITY_WEIGHT
+    height, cap = state.height, state.cap
+    mobile = 0
+    for cell in state.stacks_of[seat]:
+        if stack_can_act(state, cell, height[cell], cap[cell]):
+            mobile += 1
+            if mobile >= MOBILE_FULL:
+                break
+    return MOBILITY_WEIGHT * mobile / MOBILE_FULL - (STUCK_WEIGHT if mobile == 0 else 0.0)
 
 
 def evaluate(state: GameState) -> list[float]:

@@ -18,6 +18,7 @@ from typing import Callable
 
 from ..errors import UserError
 from ..game import GameState, Move
+from ..settings import default_of
 from .heuristic import move_values
 
 BASELINE_PLAYERS = ("random", "heuristic")
@@ -110,18 +111,20 @@ def baseline_player(name: str, rng: random.Random):
 
 
 class SearchPlayer:
-    """A searched player for one game at a time (``arena`` searches many games at once):
-    a fresh search of the position, no root noise, the most visited move."""
+    """A searched player for one game at a time (``arena`` searches many games at once): no root
+    noise, the search's own choice. Like the arena it keeps the subtree of the position it is
+    handed next, when its last search reached it, and searches on from there."""
 
-    def __init__(self, spec: PlayerSpec, evaluator, seed: int):
+    def __init__(self, spec: PlayerSpec, evaluator, seed: int, gumbel: bool = default_of("search.gumbel")):
         import numpy as np
 
         from .mcts import SearchSettings
 
         self.name = spec.name
         self.evaluator = evaluator
-        self.settings = SearchSettings(simulations=spec.simulations, dirichlet_fraction=0.0)
+        self.settings = SearchSettings(simulations=spec.simulations, dirichlet_fraction=0.0, gumbel=gumbel)
         self.rng = np.random.default_rng(seed)
+        self.search = None  # the tree of the last search, advanced by the move it chose
 
     def choose(self, state: GameState, moves: list[Move]) -> Move:
         from .batch_search import pick_move, search_positions
@@ -129,13 +132,49 @@ class SearchPlayer:
 
         if len(moves) == 1:
             return moves[0]
-        search = Search(state.copy(), self.settings, self.rng)
-        search_positions([search], self.evaluator, self.settings)
-        return search.root.moves[pick_move(search, 0.0, self.rng)]
+        if self.search is None or not follow(self.search, state):
+            self.search = Search(state.copy(), self.settings, self.rng)
+        search_positions([self.search], self.evaluator, self.settings)
+        index = pick_move(self.search, 0.0, self.rng)
+        move = self.search.root.moves[index]
+        self.search.advance(index)
+        return move
 
 
-def make_player(spec: PlayerSpec, rng: random.Random, load_model: Callable[[str], object] | None = None):
-    """A player object for ``spec`` (for one game at a time)."""
+def follow(search, state: GameState) -> bool:
+    """Advance ``search`` along its tree to ``state`` (moves played since it last moved, found among
+    the expanded nodes); False, leaving it as it was, when the tree does not reach it."""
+    from .mcts import Node
+
+    if search.root is None:
+        return search.state == state
+    depth = state.ply - search.state.ply
+    if depth < 0:
+        return False
+    layer = [(search.root, search.state, [])]
+    for _ in range(depth):
+        layer = [(child, _after(position, node.moves[index]), path + [index])
+                 for node, position, path in layer
+                 for index, child in enumerate(node.children) if isinstance(child, Node) and child.moves]
+    for _, position, path in layer:
+        if position == state:
+            for index in path:
+                search.advance(index)
+            return True
+    return False
+
+
+def _after(state: GameState, move: Move) -> GameState:
+    from ..game import apply_move_inplace
+
+    state = state.copy()
+    apply_move_inplace(state, move, validate=False, undo=False)
+    return state
+
+
+def make_player(spec: PlayerSpec, rng: random.Random, load_model: Callable[[str], object] | None = None,
+                gumbel: bool = default_of("search.gumbel")):
+    """A player object for ``spec`` (for one game at a time); ``gumbel`` picks a searched player's root search."""
     if spec.kind == "search":
-        return SearchPlayer(spec, search_evaluator(spec, load_model), rng.randrange(2**32))
+        return SearchPlayer(spec, search_evaluator(spec, load_model), rng.randrange(2**32), gumbel)
     return baseline_player(spec.kind, rng)

@@ -107,7 +107,8 @@ def print_check(result) -> None:
 
 
 PLAYERS_HELP = ("Comma-separated player per seat: random, heuristic, search:N (N simulations with the heuristic "
-                "evaluator) or search:N:MODEL (a model id or file). Default: random for every seat.")
+                "evaluator) or search:N:MODEL (a model id or file); searched players search the root as the "
+                "data root's search.gumbel says. Default: random for every seat.")
 
 
 def play(
@@ -130,10 +131,24 @@ def play(
     seats = int(config_key.rsplit("_", 1)[1][:-1])
     specs = parse_players(players, seats) if players else parse_players(",".join(["random"] * seats), seats)
     load_model = model_loader(home, config_key)
+    gumbel = root_search_setting(home) if any(spec.kind == "search" for spec in specs) else None
     if games is not None:
-        play_match_summary(config_key, specs, games, seed, load_model, json_output)
+        play_match_summary(config_key, specs, games, seed, load_model, gumbel, json_output)
         return
-    play_one(config_key, specs, seed, load_model, quiet, json_output)
+    play_one(config_key, specs, seed, load_model, gumbel, quiet, json_output)
+
+
+def root_search_setting(home) -> bool:
+    """``search.gumbel`` of the data root when it has a state file (read-only), else the default:
+    play needs no data root unless a player names a model."""
+    from ..context import open_context
+    from ..home import resolve_home
+    from ..settings import default_of
+
+    if not resolve_home(home).state_file.exists():
+        return default_of("search.gumbel")
+    with open_context(home, write=False) as ctx:
+        return ctx.setting("search.gumbel")
 
 
 def model_loader(home, config_key: str):
@@ -150,12 +165,12 @@ def model_loader(home, config_key: str):
     return load
 
 
-def play_one(config_key: str, specs, seed: int, load_model, quiet: bool, json_output: bool) -> None:
+def play_one(config_key: str, specs, seed: int, load_model, gumbel: bool, quiet: bool, json_output: bool) -> None:
     from ..ai.players import make_player
     from ..game import GameError, play_game, render
 
     rng = random.Random(seed)
-    chosen = [make_player(spec, rng, load_model) for spec in specs]
+    chosen = [make_player(spec, rng, load_model, gumbel) for spec in specs]
     names = [spec.name for spec in specs]
 
     def show(move, state) -> None:
@@ -176,10 +191,11 @@ def play_one(config_key: str, specs, seed: int, load_model, quiet: bool, json_ou
     typer.echo("ranks: " + ", ".join(f"{r['rank']}. player {r['player']} ({r['name']})" for r in ranks))
 
 
-def play_match_summary(config_key: str, specs, games: int, seed: int, load_model, json_output: bool) -> None:
+def play_match_summary(config_key: str, specs, games: int, seed: int, load_model, gumbel: bool,
+                       json_output: bool) -> None:
     from ..ai.arena import play_match, summarize
 
-    results = list(play_match(config_key, specs, games, base_seed=seed, load_model=load_model))
+    results = list(play_match(config_key, specs, games, base_seed=seed, load_model=load_model, gumbel=gumbel))
     rows = summarize([spec.name for spec in specs], results)
     if json_output:
         print_json({"config_key": config_key, "seed": seed, "games": len(results),

@@ -62,3 +62,32 @@ def test_scores_of_ranks_draws_and_multiplayer_games():
     assert [(r.wins, r.draws, r.losses) for r in rows] == [(1, 0, 0), (0, 0, 1), (0, 1, 0)]
     low, high = wilson_interval(50, 100)
     assert 0.40 < low < 0.41 and 0.59 < high < 0.60
+
+
+
+def test_a_single_game_searched_player_searches_on_from_the_subtree_it_reached():
+    # After its move and the opponent's reply (a line its search looked at), the next search starts
+    # from the node the last one reached, as in the arena: that node becomes the root, its visits kept.
+    import random
+
+    from ringrift_cli.ai.mcts import Node
+    from ringrift_cli.ai.players import follow, make_player
+    from ringrift_cli.game import apply_move_inplace, initial_state, legal_moves
+
+    state = initial_state("square8_2p")
+    player = make_player(parse_player("search:48"), random.Random(1), gumbel=False)
+    apply_move_inplace(state, player.choose(state, legal_moves(state)), validate=False, undo=False)
+    node = player.search.root
+    while not (state.current == 1 and len(node.moves) > 1):  # the reply the tree liked best
+        index = int(node.visits.argmax())
+        apply_move_inplace(state, node.moves[index], validate=False, undo=False)
+        node = node.children[index]
+        assert isinstance(node, Node)
+    kept = node.total
+    stranger = initial_state("square8_2p")
+    assert not follow(player.search, stranger)  # not in the tree: nothing moves
+    assert follow(player.search, state)
+    assert player.search.root is node and player.search.state == state and kept > 0
+    moves = legal_moves(state)
+    chosen = player.choose(state, moves)
+    assert chosen in moves and node.total >= max(kept, 49)

@@ -110,3 +110,18 @@ def test_play_with_a_network_player_from_a_model_file(tmp_path):
     missing = run_cli("play", "hex8_2p", "--players", "search:4:nothing-here,random", "--games", "1",
                       "--home", str(tmp_path / "nohome"))
     assert missing.exit_code == 2 and "Traceback" not in missing.output
+
+
+def test_play_searches_the_root_as_the_data_roots_search_gumbel_says(home):
+    # The same seeded game with the default root search (Gumbel), then with search.gumbel false
+    # (PUCT at the root): both play it through, and differently.
+    def game():
+        result = run_cli("play", "hex8_2p", "--players", "search:8,heuristic", "--seed", "3", "--json")
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)
+
+    gumbel = game()
+    assert run_cli("config", "set", "search.gumbel", "false").exit_code == 0
+    puct = game()
+    assert run_cli("config", "set", "search.gumbel", "true").exit_code == 0
+    assert game() == gumbel != puct

@@ -1,0 +1,46 @@
+"""The hand-written evaluator: what it must prefer, on positions built for one difference each."""
+
+from __future__ import annotations
+
+from ringrift_cli.ai.heuristic import evaluate
+from ringrift_cli.game import initial_state, state_from_json, state_to_json
+
+
+def position(stacks: dict, hand: list[int], eliminated: list[int]) -> object:
+    """A square8_2p movement position with seat 1 to move and these stacks, hands and credits."""
+    doc = state_to_json(initial_state("square8_2p"))
+    doc.update(stacks=stacks, rings_in_hand=hand, eliminated=eliminated, board_eliminated=eliminated,
+               total_eliminated=sum(eliminated), phase="movement")
+    return state_from_json(doc)
+
+
+OPPONENT = {"7,0": [2, 2], "6,5": [2, 2]}
+
+
+def test_a_seat_that_cannot_act_is_worth_less_than_one_that_can():
+    # The same eight rings of seat 1 with nothing in hand: in one stack of height 8 (it must move
+    # eight cells, more than the board has) or in two of height 4 that can move.
+    stuck = position({"0,0": [1] * 8, **OPPONENT}, [0, 14], [0, 0])
+    mobile = position({"0,0": [1] * 4, "0,7": [1] * 4, **OPPONENT}, [0, 14], [0, 0])
+    assert evaluate(stuck)[0] < evaluate(mobile)[0] - 0.1
+    assert evaluate(stuck)[1] > evaluate(mobile)[1] + 0.1
+
+
+def test_giving_up_an_own_cap_for_its_credit_is_no_gain():
+    # Seat 1 eliminates its own cap of three: three credits towards the threshold, three rings of
+    # its colour gone for good. Before, the credit outweighed the loss and a searched player burnt
+    # its stacks until it lost by last player standing.
+    before = position({"0,0": [1, 1, 1], "3,3": [1, 1], "5,2": [1, 1], **OPPONENT}, [0, 14], [0, 0])
+    after = position({"3,3": [1, 1], "5,2": [1, 1], **OPPONENT}, [0, 14], [3, 0])
+    assert evaluate(after)[0] <= evaluate(before)[0] + 1e-9
+
+
+def test_a_middle_game_lead_is_not_worth_a_won_game():
+    # Five eliminations ahead with equal material on the board: clearly better, far from certain.
+    # At the old squashing it was worth 0.76 of the ceiling's 0.9, where the search told little
+    # apart.
+    level = position({"0,0": [1, 1], "3,3": [1, 1], **OPPONENT}, [10, 10], [2, 2])
+    ahead = position({"0,0": [1, 1], "3,3": [1, 1], **OPPONENT}, [10, 10], [7, 2])
+    further = position({"0,0": [1, 1], "3,3": [1, 1], **OPPONENT}, [10, 10], [10, 2])
+    assert evaluate(level)[0] < evaluate(ahead)[0] < evaluate(further)[0] - 0.05
+    assert evaluate(ahead)[0] < 0.6

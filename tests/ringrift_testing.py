@@ -28,3 +28,15 @@ def state_dump(path) -> list[str]:
         return list(conn.iterdump())
     finally:
         conn.close()
+
+
+def read_rows(home, sql: str, args=()) -> list[dict]:
+    """Rows of a query on the data root's state file, opened read-only (as a script outside would)."""
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{home / 'queue.db'}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(row) for row in conn.execute(sql, args)]
+    finally:
+        conn.close()

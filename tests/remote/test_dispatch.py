@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -15,7 +14,7 @@ from ringrift_cli.files import sha256_of
 from ringrift_cli.loop.tick import run_tick
 from ringrift_cli.store import queue as q
 from ringrift_cli.store.settings import store_setting
-from ringrift_testing import run_cli
+from ringrift_testing import read_rows, run_cli
 
 TINY = {"games": 1, "sims": 2, "parallel": 1, "procs": 1, "model": "none", "seed": 1}
 FAST = {"loop.selfplay_backlog": 0, "loop.selfplay_games": 1, "selfplay.simulations": 2, "queue.lease_seconds": 30,
@@ -51,15 +50,6 @@ def job_of(home: Path, job_id: int) -> q.Job:
         return q.get_job(ctx.store, job_id)
 
 
-def rows(home: Path, sql: str, args=()):
-    conn = sqlite3.connect(f"file:{home / 'queue.db'}?mode=ro", uri=True)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(row) for row in conn.execute(sql, args)]
-    finally:
-        conn.close()
-
-
 def tick_until(home: Path, done, seconds: float = 120.0, pause: float = 0.5):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -67,7 +57,7 @@ def tick_until(home: Path, done, seconds: float = 120.0, pause: float = 0.5):
         if done():
             return
         time.sleep(pause)
-    raise AssertionError(f"not done within {seconds}s: " + json.dumps(rows(home, "SELECT id, status, claimed_by, error FROM jobs")))
+    raise AssertionError(f"not done within {seconds}s: " + json.dumps(read_rows(home, "SELECT id, status, claimed_by, error FROM jobs")))
 
 
 def wait_for_remote_status(path: Path, seconds: float = 120.0) -> dict:
@@ -85,7 +75,7 @@ def test_a_selfplay_job_pinned_to_each_host_is_dispatched_collected_and_register
     jobs = {name: enqueue(lab_home, "selfplay", TINY, host=name) for name in ("h1", "h2")}
     tick_until(lab_home, lambda: all(job_of(lab_home, j).status == "done" for j in jobs.values()))
     for name, job_id in jobs.items():
-        (artifact,) = rows(lab_home, "SELECT * FROM artifacts WHERE job_id = ?", (job_id,))
+        (artifact,) = read_rows(lab_home, "SELECT * FROM artifacts WHERE job_id = ?", (job_id,))
         assert artifact["host"] == name and artifact["kind"] == "games"
         local = lab_home / artifact["path"]
         assert artifact["path"] == f"games/hex8_2p/selfplay-job{job_id}.db"
@@ -94,9 +84,9 @@ def test_a_selfplay_job_pinned_to_each_host_is_dispatched_collected_and_register
         status = json.loads((remote / "status.json").read_text())
         assert status["state"] == "done" and status["outputs"][0]["sha256"] == artifact["sha256"]
         assert job_of(lab_home, job_id).result["games"] == 1
-    dispatched = rows(lab_home, "SELECT job_id, payload FROM events WHERE type = 'run_dispatched'")
+    dispatched = read_rows(lab_home, "SELECT job_id, payload FROM events WHERE type = 'run_dispatched'")
     assert {json.loads(row["payload"])["host"] for row in dispatched} == {"h1", "h2"}
-    claims = rows(lab_home, "SELECT payload FROM events WHERE type = 'job_claimed'")
+    claims = read_rows(lab_home, "SELECT payload FROM events WHERE type = 'job_claimed'")
     assert {json.loads(row["payload"])["worker"] for row in claims} == {"host:h1", "host:h2"}
     shown = run_cli("status", "--json")
     assert shown.exit_code == 0, shown.output
@@ -113,17 +103,17 @@ def test_a_train_job_is_pushed_with_its_inputs_and_its_model_registered(ssh_lab,
     assert made.exit_code == 0, made.output
     exported = run_cli("export", "hex8_2p", "--json")
     assert exported.exit_code == 0, exported.output
-    (npz,) = rows(lab_home, "SELECT * FROM artifacts WHERE kind = 'npz'")
+    (npz,) = read_rows(lab_home, "SELECT * FROM artifacts WHERE kind = 'npz'")
     job_id = enqueue(lab_home, "train", {"epochs": 1, "preset": "tiny", "from": "scratch", "seed": 2}, host="h2")
     tick_until(lab_home, lambda: job_of(lab_home, job_id).status in ("done", "dead"))
     job = job_of(lab_home, job_id)
     assert job.status == "done", job.error
     h2 = ssh_lab.home(ssh_lab.servers[1])
     assert sha256_of(h2 / npz["path"]) == npz["sha256"], "the shard was pushed to the host, intact"
-    (model,) = rows(lab_home, "SELECT * FROM artifacts WHERE kind = 'model'")
+    (model,) = read_rows(lab_home, "SELECT * FROM artifacts WHERE kind = 'model'")
     assert model["host"] == "h2" and sha256_of(lab_home / model["path"]) == model["sha256"]
-    assert rows(lab_home, "SELECT id FROM models") == [{"id": model["sha256"]}]
-    assert [i["input_id"] for i in rows(lab_home, "SELECT input_id FROM artifact_inputs WHERE artifact_id = ?",
+    assert read_rows(lab_home, "SELECT id FROM models") == [{"id": model["sha256"]}]
+    assert [i["input_id"] for i in read_rows(lab_home, "SELECT input_id FROM artifact_inputs WHERE artifact_id = ?",
                                         (model["id"],))] == [npz["id"]]
 
 
@@ -139,9 +129,9 @@ def test_a_byte_flipped_in_a_remote_output_is_refused_and_not_registered(ssh_lab
     output.write_bytes(bytes(data))
     report = tick(lab_home)
     assert [item["job_id"] for item in report.hosts["refused"]] == [job_id]
-    assert rows(lab_home, "SELECT * FROM artifacts") == []
+    assert read_rows(lab_home, "SELECT * FROM artifacts") == []
     assert not (lab_home / "games" / "hex8_2p" / f"selfplay-job{job_id}.db").exists()
-    (event,) = rows(lab_home, "SELECT payload FROM events WHERE type = 'run_refused'")
+    (event,) = read_rows(lab_home, "SELECT payload FROM events WHERE type = 'run_refused'")
     assert "sha256" in json.loads(event["payload"])["reason"]
     job = job_of(lab_home, job_id)
     assert job.status == "queued" and "refused from h1" in job.error
@@ -160,8 +150,8 @@ def test_a_status_naming_an_output_outside_its_run_folder_is_refused(ssh_lab, la
     assert [item["job_id"] for item in report.hosts["refused"]] == [job_id]
     assert "outside its run folder" in report.hosts["refused"][0]["reason"] \
         or "not a plain relative path" in report.hosts["refused"][0]["reason"]
-    assert rows(lab_home, "SELECT * FROM artifacts") == []
-    assert len(rows(lab_home, "SELECT id FROM events WHERE type = 'run_refused'")) == 1
+    assert read_rows(lab_home, "SELECT * FROM artifacts") == []
+    assert len(read_rows(lab_home, "SELECT id FROM events WHERE type = 'run_refused'")) == 1
 
 
 @pytest.fixture
@@ -211,22 +201,22 @@ def test_a_host_whose_sshd_dies_mid_job_trips_its_breaker_and_its_job_finishes_e
     processes[0].wait()
 
     tick_until(home, lambda: job_of(home, job_id).status == "done", seconds=90)
-    (artifact,) = rows(home, "SELECT host FROM artifacts WHERE job_id = ?", (job_id,))
+    (artifact,) = read_rows(home, "SELECT host FROM artifacts WHERE job_id = ?", (job_id,))
     assert artifact["host"] == "h2", "finished on the host that still answers"
-    types = [row["type"] for row in rows(home, "SELECT type FROM events WHERE job_id = ? OR job_id IS NULL"
+    types = [row["type"] for row in read_rows(home, "SELECT type FROM events WHERE job_id = ? OR job_id IS NULL"
                                                 " ORDER BY id", (job_id,))]
     assert "job_lease_expired" in types
-    opened = [json.loads(row["payload"]) for row in rows(home, "SELECT payload FROM events"
+    opened = [json.loads(row["payload"]) for row in read_rows(home, "SELECT payload FROM events"
                                                                  " WHERE type = 'breaker_opened'")]
     assert "host:h1" in {event["scope"] for event in opened} and "host:h2" not in {e["scope"] for e in opened}
-    (breaker,) = rows(home, "SELECT state FROM breakers WHERE scope = 'host:h1'")
+    (breaker,) = read_rows(home, "SELECT state FROM breakers WHERE scope = 'host:h1'")
     assert breaker["state"] == "open"
 
     processes[0] = restart_sshd(servers[0])
     time.sleep(2)  # the cool-down
-    tick_until(home, lambda: rows(home, "SELECT state FROM breakers WHERE scope = 'host:h1'")[0]["state"]
+    tick_until(home, lambda: read_rows(home, "SELECT state FROM breakers WHERE scope = 'host:h1'")[0]["state"]
                == "closed", seconds=60)
-    closed = [json.loads(row["payload"]) for row in rows(home, "SELECT payload FROM events"
+    closed = [json.loads(row["payload"]) for row in read_rows(home, "SELECT payload FROM events"
                                                                  " WHERE type = 'breaker_closed'")]
     assert {"scope": "host:h1"} in closed
 
@@ -241,4 +231,4 @@ def test_a_status_reporting_the_wrong_size_is_refused(ssh_lab, lab_home):
     report = tick(lab_home)
     assert [item["job_id"] for item in report.hosts["refused"]] == [job_id]
     assert "bytes" in report.hosts["refused"][0]["reason"]
-    assert rows(lab_home, "SELECT * FROM artifacts") == []
+    assert read_rows(lab_home, "SELECT * FROM artifacts") == []

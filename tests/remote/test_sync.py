@@ -3,20 +3,10 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 from ringrift_cli.context import open_context
 from ringrift_cli.files import sha256_of
-from ringrift_testing import run_cli
-
-
-def rows(home, sql, args=()):
-    conn = sqlite3.connect(f"file:{home / 'queue.db'}?mode=ro", uri=True)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(row) for row in conn.execute(sql, args)]
-    finally:
-        conn.close()
+from ringrift_testing import read_rows, run_cli
 
 
 def make_best_model(home):
@@ -56,11 +46,11 @@ def test_sync_pulls_games_made_on_a_host_once_and_registers_them_with_it(ssh_lab
     assert dry.exit_code == 0, dry.output
     planned = {report["host"]: report["pulled"] for report in json.loads(dry.output)}
     assert planned == {"h1": [f"hosts/h1/{shard}"], "h2": []}
-    assert rows(home, "SELECT * FROM artifacts") == [] and not (home / "hosts").exists()
+    assert read_rows(home, "SELECT * FROM artifacts") == [] and not (home / "hosts").exists()
 
     done = run_cli("sync", "--kind", "games", "--hosts", hosts, "--json")
     assert done.exit_code == 0, done.output
-    (artifact,) = rows(home, "SELECT * FROM artifacts")
+    (artifact,) = read_rows(home, "SELECT * FROM artifacts")
     assert artifact["host"] == "h1" and artifact["path"] == f"hosts/h1/{shard}" and artifact["kind"] == "games"
     assert sha256_of(home / artifact["path"]) == artifact["sha256"] == sha256_of(h1 / shard)
     assert json.loads(artifact["meta"])["games"] == 1
@@ -68,7 +58,7 @@ def test_sync_pulls_games_made_on_a_host_once_and_registers_them_with_it(ssh_lab
     again = run_cli("sync", "--hosts", hosts, "--json")
     assert again.exit_code == 0, again.output
     assert all(report["pulled"] == [] and report["bytes"] == 0 for report in json.loads(again.output))
-    assert len(rows(home, "SELECT * FROM artifacts")) == 1
+    assert len(read_rows(home, "SELECT * FROM artifacts")) == 1
 
 
 def test_sync_pushes_the_best_model_to_selfplay_hosts_and_not_below_min_free(ssh_lab, home):

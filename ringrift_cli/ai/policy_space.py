@@ -463,8 +463,8 @@ def policy_target(index_sets: list[tuple[int, ...]], move_probs) -> tuple[np.nda
                       [len(g) for g in index_sets])
     unique, inverse = np.unique(flat, return_inverse=True)
     probs = np.bincount(inverse, weights=share, minlength=len(unique))
-    total = probs.sum()
-    if total > 0:
-        probs = probs / total
-    keep = probs > 0
-    return unique[keep].astype(np.int32), probs[keep].astype(np.float32)
+    # Kept only where the stored float32 is positive: a share too small for it (a vanishing
+    # prior under the improved policy) would be a zero in a sparse target.
+    keep = (probs / max(probs.sum(), 1e-300)).astype(np.float32) > 0
+    probs = probs[keep]
+    return unique[keep].astype(np.int32), (probs / probs.sum()).astype(np.float32)

@@ -357,6 +357,11 @@ def test_shared_index_probability_is_split_between_its_moves():
     assert indices.tolist() == [0, 1, 2] and values.tolist() == pytest.approx([0.5, 0.25, 0.25])
 
 
+def test_a_share_too_small_for_float32_is_left_out_of_the_target():
+    indices, values = policy_target([(4,), (7,), (9,)], [0.6, 1e-60, 0.4])  # as a vanishing prior leaves it
+    assert indices.tolist() == [4, 9] and np.all(values > 0) and float(values.sum()) == pytest.approx(1)
+
+
 # -- symmetries ---------------------------------------------------------------------------
 
 

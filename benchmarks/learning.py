@@ -57,7 +57,9 @@ def main() -> None:
     parser.add_argument("--games", type=int, default=64, help="selfplay games per iteration")
     parser.add_argument("--sims", type=int, default=32)
     parser.add_argument("--eval-games", type=int, default=20, help="games against each opponent")
-    parser.add_argument("--sprt-games", type=int, default=40, help="most head-to-head games of the gate")
+    parser.add_argument("--sprt-games", type=int, default=200,
+                        help="most head-to-head games of the gate (fewer leaves a clearly stronger candidate "
+                             "undecided, hence rejected)")
     parser.add_argument("--preset", default="small")
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--cpu-seconds", type=float, default=3600.0,

@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,6 +47,32 @@ from ringrift_cli.remote.ssh import SshTransport  # noqa: E402
 from ringrift_cli.remote.transfer import FileToMove, pull_files, push_files  # noqa: E402
 from sshd_servers import keygen, missing_tools, start_sshd, stop  # noqa: E402
 
+
+
+@contextmanager
+def bench_host(prefix: str, **fields):
+    """(work folder, Host) for one sshd on 127.0.0.1 with throwaway keys; stopped and removed after."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    server = None
+    try:
+        keygen(work / "client_key")
+        shutil.copy(work / "client_key.pub", work / "authorized_keys")
+        server = start_sshd(work / "sshd", "bench", work / "authorized_keys")
+        (work / "known_hosts").write_text(server.known_hosts_line() + "\n")
+        yield work, Host(name="bench", ssh=f"root@127.0.0.1:{server.port}", identity_file=str(work / "client_key"),
+                         known_hosts=str(work / "known_hosts"), home=str(work / "remote"), min_free_gb=0, **fields)
+    finally:
+        if server is not None:
+            stop([server])
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def print_ratios(title: str, results: dict[str, float], total_mb: float) -> None:
+    """Seconds, MiB/s and the ratio to bare rsync (the first baseline) of each measured way."""
+    base = results["bare rsync"]
+    print(title)
+    for name, seconds in results.items():
+        print(f"  {name:14s} {seconds:7.2f} s  {total_mb / seconds:8.1f} MiB/s  ratio {base / seconds:.2f}")
 
 def timed(variants: dict, repeats: int, work: Path) -> dict[str, float]:
     """Median seconds of each variant, each run into a fresh folder; the variants take turns in every
@@ -82,15 +109,7 @@ def main() -> None:
     if args.sync:
         sync_throughput(args.mb, args.files, args.repeats)
         return
-    work = Path(tempfile.mkdtemp(prefix="rr-remote-bench-"))
-    server = None
-    try:
-        keygen(work / "client_key")
-        shutil.copy(work / "client_key.pub", work / "authorized_keys")
-        server = start_sshd(work / "sshd", "bench", work / "authorized_keys")
-        (work / "known_hosts").write_text(server.known_hosts_line() + "\n")
-        host = Host(name="bench", ssh=f"root@127.0.0.1:{server.port}", identity_file=str(work / "client_key"),
-                    known_hosts=str(work / "known_hosts"), home=str(work / "remote"), min_free_gb=0)
+    with bench_host("rr-remote-bench-") as (work, host):
         source = work / "files"
         files = []
         for index in range(args.files):
@@ -114,17 +133,10 @@ def main() -> None:
         def pull(dest: Path) -> None:
             assert len([item for item in pull_files(transport, str(pushed), dest, files).moved if item.sent]) == len(files)
 
-        total_mb = args.mb * args.files
         results = timed({"bare rsync": bare, "push_files": push, "pull_files": pull}, args.repeats, work / "runs")
         transport.close()
-        base = results["bare rsync"]
-        print(f"{args.files} files x {args.mb} MiB over ssh to 127.0.0.1, median of {args.repeats}")
-        for name, seconds in results.items():
-            print(f"  {name:12s} {seconds:7.2f} s  {total_mb / seconds:8.1f} MiB/s  ratio {base / seconds:.2f}")
-    finally:
-        if server is not None:
-            stop([server])
-        shutil.rmtree(work, ignore_errors=True)
+        print_ratios(f"{args.files} files x {args.mb} MiB over ssh to 127.0.0.1, median of {args.repeats}", results,
+                     args.mb * args.files)
 
 
 def dispatch_latency(jobs: int, polls: int) -> None:
@@ -222,15 +234,7 @@ def sync_throughput(mb: int, count: int, repeats: int) -> None:
     from ringrift_cli.remote.sync import sync_hosts
     from ringrift_cli.store.artifacts import register_artifact_in
 
-    work = Path(tempfile.mkdtemp(prefix="rr-sync-bench-"))
-    server = None
-    try:
-        keygen(work / "client_key")
-        shutil.copy(work / "client_key.pub", work / "authorized_keys")
-        server = start_sshd(work / "sshd", "bench", work / "authorized_keys")
-        (work / "known_hosts").write_text(server.known_hosts_line() + "\n")
-        host = Host(name="bench", ssh=f"root@127.0.0.1:{server.port}", identity_file=str(work / "client_key"),
-                    known_hosts=str(work / "known_hosts"), home=str(work / "remote"), min_free_gb=0, roles=("train",))
+    with bench_host("rr-sync-bench-", roles=("train",)) as (work, host):
         home = work / "controller"
         subprocess.run([sys.executable, "-m", "ringrift_cli", "init", "--home", str(home)], check=True,
                        capture_output=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
@@ -260,14 +264,8 @@ def sync_throughput(mb: int, count: int, repeats: int) -> None:
 
         results = timed({"bare rsync": bare, "ringrift sync": synced}, repeats, work / "runs")
         transport.close()
-        base = results["bare rsync"]
-        print(f"{count} files x {mb} MiB over ssh to 127.0.0.1 (`ringrift sync --kind npz`), median of {repeats}")
-        for name, seconds in results.items():
-            print(f"  {name:14s} {seconds:7.2f} s  {mb * count / seconds:8.1f} MiB/s  ratio {base / seconds:.2f}")
-    finally:
-        if server is not None:
-            stop([server])
-        shutil.rmtree(work, ignore_errors=True)
+        print_ratios(f"{count} files x {mb} MiB over ssh to 127.0.0.1 (`ringrift sync --kind npz`), median of {repeats}",
+                     results, mb * count)
 
 
 def stop_runs(work: Path) -> None:

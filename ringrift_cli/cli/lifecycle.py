@@ -76,7 +76,7 @@ def eval_command(
     from ..stages.eval import check_eval_inputs
 
     params = given(model=model, opponents=opponents, games=games, sims=sims, parallel=parallel,
-                   procs=procs_value(procs), device=device, seed=seed)
+                   procs=procs_value("eval", procs), device=device, seed=seed)
     checked(home, "eval", config_key, params, check_eval_inputs)
     job, seconds = run_stage(home, "eval", config_key, params, json_output, f"eval {config_key}", "games")
     result = job.result
@@ -116,7 +116,7 @@ def promote(
         else:
             typer.echo(f"{config_key}: best is {restored.id[:12]} again; {demoted.id[:12]} retired")
         return
-    params = given(model=model, sims=sims, parallel=parallel, procs=procs_value(procs), device=device,
+    params = given(model=model, sims=sims, parallel=parallel, procs=procs_value("promote", procs), device=device,
                    seed=seed)
     checked(home, "promote", config_key, params, check_promote_inputs)
     job, seconds = run_stage(home, "promote", config_key, params, json_output, f"promote {config_key}", "games")

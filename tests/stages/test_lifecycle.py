@@ -158,6 +158,8 @@ def test_tampered_and_code_carrying_model_files_are_refused(ctx, home, trained, 
 @pytest.mark.parametrize("args, message", [
     (["eval", "hex8_2p", "--model", "deadbeef"], "no model"),
     (["eval", "hex8_2p", "--games", "0"], "games"),
+    (["eval", "hex8_2p", "--procs", "0"], "eval procs must be 1 to 1024"),
+    (["promote", "hex8_2p", "--procs", "many"], "promote procs takes a number"),
     (["eval", "square8_2p"], "no candidate"),
     (["promote", "hex8_2p", "--model", "0123abcd"], "no model"),
     (["train", "hex8_2p", "--lr", "nan"], "lr"),

@@ -179,8 +179,9 @@ def procs_main(args) -> None:
                 label = "shared" if batching else "copies"
                 print(f"{preset:>6} {sims:>5} {procs:>5} {label:>9} {rate:>9.0f} {rate / base:>5.2f}x {per_cpu:>11.0f} "
                       f"{batch:>6.1f} {ceiling:>16.0f}")
-    print("evals/cpu-s: evaluations per CPU second of all the job's processes; where other sessions hold "
-          "the cores (Linux gives each session an equal share), evals/s cannot scale, evals/cpu-s shows the cost")
+    print("evals/cpu-s: evaluations per CPU second of all the job's processes; where other process groups "
+          "(setsid) hold the cores (Linux autogroup gives each an equal share), evals/s cannot scale, "
+          "evals/cpu-s shows the cost")
     print(f"load average after: {' '.join(f'{x:.1f}' for x in __import__('os').getloadavg())}")
 
 

@@ -129,7 +129,7 @@ def play_games_procs(
             process.start()
             send.close()  # only the child writes: its death then reads as end of file here
             children.append(Child(f"search process {k}", process, receive))
-        for own in sides_of if batched else ():
+        for own in sides_of:
             for k in batched:
                 own[k].evaluator.close()  # the search processes hold their own ends now
         return gather(children, evaluator_children, on_game, on_move)

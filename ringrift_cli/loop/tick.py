@@ -26,10 +26,9 @@ from ..store.loop_state import (
 )
 from ..store.queue import JobSpec, QueuePolicy, enqueue_in, expired_lease_count, reap_expired_in
 from ..store.settings import setting_updated_at
-from .actions import Decision, DeleteFile, Enqueue, Optimize, PruneEvents, SetBreaker, Wait, describe
 from ..errors import UserError
+from .actions import Decision, DeleteFile, Enqueue, Optimize, PruneEvents, SetBreaker, Wait, describe
 from .breakers import OUTCOME_EVENTS
-from .hosts_step import HostsReport, collect, configured_hosts, dispatch
 from .knobs import LoopSettings, loop_settings
 from .policies import decide
 from .snapshot import Snapshot
@@ -128,6 +127,9 @@ def run_tick(context: Context, now: float, *, dry_run: bool = False, free: float
     if take_lock(context.store, LOCK, holder, now, knobs.lock_seconds, holder_is_dead) is None:
         lock = current_lock(context.store, LOCK)
         return TickReport(ran=False, held_by=lock.holder if lock else None)
+    # Here, not at the top: `status` imports this module, and every command would pay for the hosts' code.
+    from .hosts_step import HostsReport, collect, configured_hosts, dispatch
+
     try:
         policy = context.queue_policy()
         errors, hosts, moved = [], None, HostsReport()

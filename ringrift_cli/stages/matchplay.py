@@ -61,7 +61,8 @@ def spec_of(participant: Participant, simulations: int):
 
     if participant.model is None:
         return PlayerSpec(participant.name, participant.name)
-    return PlayerSpec(f"search:{simulations}:{participant.name}", "search", simulations, participant.name)
+    # Named as matches name it, so that game records and matches agree on who sat where.
+    return PlayerSpec(participant.name, "search", simulations, participant.name)
 
 
 class _EnoughGames(Exception):
@@ -90,7 +91,6 @@ def play_block(jctx: JobContext, job: Job, block: int, seats: list[Participant],
 
     sides = match_sides([spec_of(p, simulations) for p in seats], load, jctx.context.setting("search.gumbel"),
                         opening_plies=jctx.context.setting("eval.opening_plies"))
-    sides = [replace(side, name=p.name) for side, p in zip(sides, seats)]  # records name players as matches do
     recorded = 0
 
     def record(result) -> None:

@@ -6,8 +6,9 @@ Starts one sshd (as the test fixture does: generated keys, 127.0.0.1 only), make
 files of MB each, and moves them, median of REPEATS rounds (the variants take turns), each into
 a fresh folder:
 - bare rsync: one call for all files, with the very ssh command and flags the transport uses;
-- push_files (sha256 here, one call for free disk and the hashes there, rsync, hashes there);
-- pull_files (hashes there, rsync into staging, sha256 here, rename).
+- push_files (rsync with the free-disk check in its remote shell, while the host hashes each file as
+  it lands; then each copy judged by its registered sha256);
+- pull_files (rsync into staging while each file is hashed here as it lands, then renamed).
 "ratio" = bare time / verified time (1.0: verification is free). Needs sshd and rsync; run as root.
 
     python benchmarks/remote_bench.py --sync [--mb 64] [--files 4] [--repeats 3]

@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Sequence
 
 from .hosts_file import Host
-from .transport import DEFAULT_TIMEOUT, HostKeyRefused, RunResult, Transport, TransportError
+from .transport import DEFAULT_TIMEOUT, HostKeyRefused, NoRoom, RunResult, Started, Transport, TransportError
 
 CONNECT_TIMEOUT = 10
 PARTIAL_DIR = ".rsync-partial"  # an interrupted transfer resumes from here, never from the final name
+NO_ROOM = "ringrift-no-room"  # what the free-disk check says on rsync's stderr before refusing to start it
 
 
 class SshTransport(Transport):
@@ -96,12 +97,32 @@ class SshTransport(Transport):
             raise TransportError(f"host {self.host.name}: connection lost running {argv[0]}: {exc}") from None
         return RunResult(result.exited, result.stdout, result.stderr)
 
-    def put(self, local_root: Path, remote_root: str, paths: Sequence[str]) -> None:
-        self._rsync(f"{local_root}/", f"{self._remote_spec(remote_root)}/", paths)
+    def start(self, argv: Sequence[str], first: str) -> Started:
+        connection = self._connect()
+        command = " ".join(shlex.quote(word) for word in argv)
+        try:
+            channel = connection.client.get_transport().open_session()
+            channel.exec_command(command)
+            channel.sendall(first.encode())
+        except Exception as exc:  # a dropped connection
+            self.close()
+            raise TransportError(f"host {self.host.name}: connection lost starting {argv[0]}: {exc}") from None
+        return _SshStarted(self.host.name, argv[0], channel)
+
+    def put(self, local_root: Path, remote_root: str, paths: Sequence[str], *, keep_free: int = 0) -> list[str]:
+        destination = self._remote_spec(remote_root)
+        # The free-disk check runs in the remote shell that starts rsync's receiver, so it costs no
+        # round trip of its own; rsync runs only when the check passes.
+        kilobytes = -(-keep_free // 1024)
+        root = shlex.quote(remote_root)
+        receiver = (f"mkdir -p -- {root} && [ \"$(df -Pk -- {root} | awk 'NR == 2 {{print $4}}')\" -ge {kilobytes} ] "
+                    f"|| {{ echo {NO_ROOM} >&2; exit 1; }}; rsync")
+        copied = self._rsync(f"{local_root}/", f"{destination}/", paths, ["--out-format=%i %n", f"--rsync-path={receiver}"])
+        return [line.split(" ", 1)[1] for line in copied.splitlines() if line[:2] == "<f" and " " in line]
 
     def get(self, remote_root: str, local_root: Path, paths: Sequence[str]) -> None:
         local_root.mkdir(parents=True, exist_ok=True)
-        self._rsync(f"{self._remote_spec(remote_root)}/", f"{local_root}/", paths)
+        self._rsync(f"{self._remote_spec(remote_root)}/", f"{local_root}/", paths, ["--ignore-missing-args"])
 
     def close(self) -> None:
         if self._connection is not None:
@@ -124,10 +145,10 @@ class SshTransport(Transport):
             command += ["-i", str(self.identity_file), "-o", "IdentitiesOnly=yes"]
         return command
 
-    def rsync_argv(self, source: str, destination: str) -> list[str]:
+    def rsync_argv(self, source: str, destination: str, extra: Sequence[str] = ()) -> list[str]:
         """One rsync call moving the paths listed on its stdin (relative to ``source``) to ``destination``."""
         argv = ["rsync", "--partial", f"--partial-dir={PARTIAL_DIR}", "--times", "--files-from=-",
-                "-e", " ".join(shlex.quote(word) for word in self.ssh_command())]
+                "-e", " ".join(shlex.quote(word) for word in self.ssh_command()), *extra]
         if self.host.bwlimit is not None:
             argv.append(f"--bwlimit={self.host.bwlimit}")
         return [*argv, "--", source, destination]
@@ -138,18 +159,46 @@ class SshTransport(Transport):
             raise HostKeyRefused(f"host {self.host.name}: known_hosts file {self.known_hosts} does not exist, so the "
                                  f"key of {self.target} is unknown; refusing to connect")
 
-    def _rsync(self, source: str, destination: str, paths: Sequence[str]) -> None:
+    def _rsync(self, source: str, destination: str, paths: Sequence[str], extra: Sequence[str] = ()) -> str:
+        """Run rsync; its standard output when it succeeded."""
         self._require_known_hosts()
         try:
-            proc = subprocess.run(self.rsync_argv(source, destination), capture_output=True, text=True,
+            proc = subprocess.run(self.rsync_argv(source, destination, extra), capture_output=True, text=True,
                                   input="".join(f"{path}\n" for path in paths))
         except FileNotFoundError:
             raise TransportError("rsync is not installed on this machine (apt-get install rsync)") from None
         if proc.returncode == 0:
-            return
+            return proc.stdout
+        if any(line.strip() == NO_ROOM for line in proc.stderr.splitlines()):
+            raise NoRoom(f"host {self.host.name}: less free disk than asked at {destination}")
         tail = proc.stderr.strip().splitlines()[-3:]
         if any("Host key verification failed" in line for line in proc.stderr.splitlines()):
             raise HostKeyRefused(f"host {self.host.name}: ssh refused the host key of {self.target} "
                                  f"(unknown or changed; see {self.known_hosts}): {' '.join(tail)}")
         raise TransportError(f"host {self.host.name}: rsync {source} -> {destination} failed "
                              f"(exit {proc.returncode}): {' '.join(tail)}")
+
+
+class _SshStarted(Started):
+    def __init__(self, host: str, program: str, channel):
+        self.host, self.program, self.channel = host, program, channel
+
+    def finish(self, last: str, *, timeout: float) -> RunResult:
+        channel = self.channel
+        try:
+            channel.settimeout(timeout)
+            channel.sendall(last.encode())
+            channel.shutdown_write()
+            out = channel.makefile("rb").read().decode(errors="replace")
+            err = channel.makefile_stderr("rb").read().decode(errors="replace")
+            code = channel.recv_exit_status()
+        except socket.timeout:
+            raise TransportError(f"host {self.host}: {self.program} did not finish within {timeout:g}s") from None
+        except Exception as exc:  # a dropped connection mid-command
+            raise TransportError(f"host {self.host}: connection lost running {self.program}: {exc}") from None
+        finally:
+            channel.close()
+        return RunResult(code, out, err)
+
+    def abandon(self) -> None:
+        self.channel.close()

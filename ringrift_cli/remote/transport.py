@@ -31,6 +31,10 @@ class HostKeyRefused(TransportError):
     """The host's key is unknown or differs from the one in its known_hosts file."""
 
 
+class NoRoom(TransportError):
+    """``put`` found less free disk on the host than the batch asked it to keep (nothing was sent)."""
+
+
 @dataclass(frozen=True)
 class RunResult:
     exit_code: int
@@ -40,6 +44,18 @@ class RunResult:
     @property
     def ok(self) -> bool:
         return self.exit_code == 0
+
+
+class Started(ABC):
+    """A command started on a host that reads its standard input while the caller does other work."""
+
+    @abstractmethod
+    def finish(self, last: str, *, timeout: float) -> RunResult:
+        """Send ``last`` on its standard input, close that, and wait for the command to end."""
+
+    @abstractmethod
+    def abandon(self) -> None:
+        """Close its standard input without a word and stop waiting for it."""
 
 
 class Transport(ABC):
@@ -54,14 +70,22 @@ class Transport(ABC):
         """Run ``argv`` on the host (no shell on the local side; every word quoted on the SSH side)."""
 
     @abstractmethod
-    def put(self, local_root: Path, remote_root: str, paths: Sequence[str]) -> None:
+    def start(self, argv: Sequence[str], first: str) -> Started:
+        """Start ``argv`` on the host with ``first`` on its standard input, and return at once."""
+
+    @abstractmethod
+    def put(self, local_root: Path, remote_root: str, paths: Sequence[str], *, keep_free: int = 0) -> list[str]:
         """Copy each relative path from ``local_root`` to the same path under the absolute ``remote_root``
-        on the host, creating folders as needed."""
+        on the host, creating folders as needed, and return the paths copied. A file already there
+        with the same size and modification time is not copied again (rsync's quick check; copies
+        keep the source's time). Raises NoRoom, sending nothing, when ``remote_root`` has fewer
+        than ``keep_free`` bytes free."""
 
     @abstractmethod
     def get(self, remote_root: str, local_root: Path, paths: Sequence[str]) -> None:
         """Copy each relative path from the absolute ``remote_root`` on the host to the same path under
-        ``local_root``, creating folders as needed."""
+        ``local_root``, creating folders as needed; a path the host does not have is skipped (the
+        caller's check finds it missing)."""
 
     def close(self) -> None:  # noqa: B027 - a transport without a connection has nothing to release
         """Release the connection, if any."""
@@ -100,16 +124,65 @@ class LocalTransport(Transport):
             raise TransportError(f"host {self.host.name}: {argv[0]} did not finish within {timeout:g}s") from None
         return RunResult(proc.returncode, proc.stdout, proc.stderr)
 
-    def put(self, local_root: Path, remote_root: str, paths: Sequence[str]) -> None:
+    def start(self, argv: Sequence[str], first: str) -> Started:
+        try:
+            proc = subprocess.Popen(list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+        except OSError as exc:
+            raise TransportError(f"host {self.host.name}: cannot start {argv[0]}: {exc.strerror}") from None
+        return _LocalStarted(self.host.name, proc, first)
+
+    def put(self, local_root: Path, remote_root: str, paths: Sequence[str], *, keep_free: int = 0) -> list[str]:
+        Path(remote_root).mkdir(parents=True, exist_ok=True)
+        free = shutil.disk_usage(remote_root).free
+        if free < keep_free:
+            raise NoRoom(f"host {self.host.name}: {free} bytes free at {remote_root}, {keep_free} asked")
+        copied = []
         for path in paths:
-            _copy_atomically(local_root / path, Path(remote_root) / path)
+            source, target = local_root / path, Path(remote_root) / path
+            if not _same_size_and_time(source, target):
+                _copy_atomically(source, target)
+                copied.append(path)
+        return copied
 
     def get(self, remote_root: str, local_root: Path, paths: Sequence[str]) -> None:
         for path in paths:
-            _copy_atomically(Path(remote_root) / path, local_root / path)
+            if (Path(remote_root) / path).is_file():
+                _copy_atomically(Path(remote_root) / path, local_root / path)
 
     def expand(self, path: str) -> str:
         return os.path.expanduser(path)
+
+
+class _LocalStarted(Started):
+    def __init__(self, host: str, proc: subprocess.Popen, first: str):
+        self.host, self.proc = host, proc
+        try:
+            proc.stdin.write(first)
+            proc.stdin.flush()
+        except OSError:  # it ended already: finish reports how
+            pass
+
+    def finish(self, last: str, *, timeout: float) -> RunResult:
+        try:
+            out, err = self.proc.communicate(last, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.communicate()
+            raise TransportError(f"host {self.host}: {self.proc.args[0]} did not finish within {timeout:g}s") from None
+        return RunResult(self.proc.returncode, out, err)
+
+    def abandon(self) -> None:
+        self.proc.kill()
+        self.proc.communicate()
+
+
+def _same_size_and_time(source: Path, target: Path) -> bool:
+    try:
+        one, other = source.stat(), target.stat()
+    except OSError:
+        return False
+    return one.st_size == other.st_size and int(one.st_mtime) == int(other.st_mtime)
 
 
 def _copy_atomically(source: Path, target: Path) -> None:
@@ -120,6 +193,8 @@ def _copy_atomically(source: Path, target: Path) -> None:
         handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
         os.close(handle)
         shutil.copyfile(source, temporary)
+        stat = os.stat(source)
+        os.utime(temporary, ns=(stat.st_atime_ns, stat.st_mtime_ns))
         os.replace(temporary, target)
     except OSError as exc:
         if temporary is not None and os.path.exists(temporary):

@@ -131,9 +131,13 @@ class FlipAfterCopy(LocalTransport):
     def run(self, argv, **kwargs):
         return self.inner.run(argv, **kwargs)
 
-    def put(self, local_root, remote_root, paths):
-        self.inner.put(local_root, remote_root, paths)
+    def start(self, argv, first):
+        return self.inner.start(argv, first)
+
+    def put(self, local_root, remote_root, paths, **kwargs):
+        copied = self.inner.put(local_root, remote_root, paths, **kwargs)
         flip_byte(Path(remote_root) / paths[0])  # the host is this machine: its files are here
+        return copied
 
     def get(self, remote_root, local_root, paths):
         self.inner.get(remote_root, local_root, paths)
@@ -170,7 +174,7 @@ def test_pull_refuses_a_file_that_changed_on_the_host(ssh_lab, tmp_path):
     with open_transport(hosts(ssh_lab)[1]) as transport:
         batch = pull_files(transport, str(remote), back, [changed, gone])
     assert [item.sent for item in batch.moved] == [False, False]
-    assert "not fetched" in batch.moved[0].refused and "none (no such file)" in batch.moved[1].refused
+    assert "arrived with sha256" in batch.moved[0].refused and "none (no such file)" in batch.moved[1].refused
     assert not (back / "games.db").exists()
 
 
@@ -201,3 +205,22 @@ def test_rsync_runs_ssh_with_the_hosts_limits_and_strict_keys(ssh_lab):
     ssh = argv[argv.index("-e") + 1]
     assert "StrictHostKeyChecking=yes" in ssh and f"UserKnownHostsFile={ssh_lab.known_hosts}" in ssh
     assert f"-i {ssh_lab.client_key}" in ssh and "PasswordAuthentication=no" in ssh
+
+
+@pytest.mark.parametrize("which", ["ssh", "local"])
+def test_a_wrong_copy_with_the_same_size_and_time_is_sent_again(ssh_lab, tmp_path, which):
+    """rsync's quick check keeps such a copy; the hash on the host does not, and the file is sent again."""
+    local = tmp_path / "local"
+    item = payload(local, "npz/hex8_2p/shard.npz", 100_000)
+    remote = ssh_lab.home(ssh_lab.servers[0])
+    stale = remote / item.path
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_bytes((local / item.path).read_bytes())
+    flip_byte(stale)
+    source = (local / item.path).stat()
+    os.utime(stale, ns=(source.st_atime_ns, source.st_mtime_ns))
+    host = hosts(ssh_lab)[0] if which == "ssh" else Host(name="local", ssh="local")
+    with open_transport(host) as transport:
+        (moved,) = push_files(transport, local, str(remote), [item]).moved
+    assert moved.sent and not moved.refused
+    assert stale.read_bytes() == (local / item.path).read_bytes()

@@ -27,6 +27,7 @@ from ..store.hosts import host_rows, record_health, record_transfer, save_hosts
 from ..store.queue import Job, LeaseLost, QueuePolicy, claim, complete, fail, heartbeat, jobs_claimed_by, release
 
 MAX_PARALLEL = 32
+GPU_KINDS = ("train",)  # the kinds a host with GPUs takes before any other
 
 
 def host_worker(name: str) -> str:
@@ -256,19 +257,35 @@ def planners():
 # ---------------------------------------------------------------- dispatch
 
 
+def claim_order(hosts: list[Host], kinds: tuple[str, ...] = RUN_KINDS) -> list[tuple[Host, tuple[tuple[str, ...], ...]]]:
+    """Which hosts claim first, and the groups of kinds each tries in turn (within a group the queue's
+    priority decides). Hosts with GPUs claim first and try the kinds that want a GPU before the
+    rest, so such a job goes to a GPU host whenever one has a free slot; CPU hosts claim after them
+    and take what is left (a train job too, once every GPU host is full). A host without any of
+    ``kinds`` among its roles is left out."""
+    order = []
+    for host in sorted(hosts, key=lambda h: -h.gpus):  # stable: hosts.yaml's order among equals
+        runnable = tuple(kind for kind in kinds if kind in host.roles)
+        first = tuple(kind for kind in runnable if kind in GPU_KINDS) if host.gpus > 0 else ()
+        rest = tuple(kind for kind in runnable if kind not in first)
+        groups = tuple(group for group in (first, rest) if group)
+        if groups:
+            order.append((host, groups))
+    return order
+
+
 def dispatch(context: Context, hosts: list[Host], policy: QueuePolicy, now: float, report: HostsReport) -> None:
-    """Give each usable host as many runnable jobs as it has free slots, GPU hosts first (train
-    prefers them: they choose first). Claims and plans happen here; then every host at once gets,
+    """Give each usable host as many runnable jobs as it has free slots, in ``claim_order`` (GPU
+    hosts first, train first on them). Claims and plans happen here; then every host at once gets,
     whatever its number of jobs, one push of the specs and the inputs it lacks and one command
     starting every run; the outcomes are recorded here again."""
     knobs = knobs_of(context, policy)
     work = []
-    for host in sorted(usable_hosts(context, hosts, knobs, now), key=lambda h: -h.gpus):
-        kinds = tuple(kind for kind in RUN_KINDS if kind in host.roles)
+    for host, groups in claim_order(usable_hosts(context, hosts, knobs, now)):
         free = host.slots - len(jobs_claimed_by(context.store, host_worker(host.name)))
         planned = []
-        for _ in range(free if kinds else 0):
-            job = next_job(context, host, kinds, policy, knobs)
+        for _ in range(free):
+            job = next_job(context, host, groups, policy, knobs)
             if job is None:
                 break
             spec = plan_or_fail(context, host, job)
@@ -285,13 +302,16 @@ def dispatch(context: Context, hosts: list[Host], policy: QueuePolicy, now: floa
         record_dispatch(context, host, planned, outcome, knobs, now, report)
 
 
-def next_job(context: Context, host: Host, kinds: tuple[str, ...], policy: QueuePolicy, knobs: HostKnobs):
-    """The host's next job: one pinned to it first (only it can run those), else any it can run."""
+def next_job(context: Context, host: Host, groups: tuple[tuple[str, ...], ...], policy: QueuePolicy,
+             knobs: HostKnobs):
+    """The host's next job: one pinned to it first (only it can run those), else any it can run, each
+    time trying its groups of kinds in turn (see ``claim_order``)."""
     for pinned_only in (True, False):
-        job = claim(context.store, host_worker(host.name), kinds, policy, host=host.name,
-                    lease_seconds=knobs.lease_seconds, pinned_only=pinned_only)
-        if job is not None:
-            return job
+        for kinds in groups:
+            job = claim(context.store, host_worker(host.name), kinds, policy, host=host.name,
+                        lease_seconds=knobs.lease_seconds, pinned_only=pinned_only)
+            if job is not None:
+                return job
     return None
 
 

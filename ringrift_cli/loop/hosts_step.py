@@ -25,6 +25,7 @@ from ..store.breakers import list_breakers, record_failure, record_success
 from ..store.events import append_event
 from ..store.hosts import host_rows, record_health, record_transfer, save_hosts
 from ..store.queue import Job, LeaseLost, QueuePolicy, claim, complete, fail, heartbeat, jobs_claimed_by, release
+from .host_tidy import tidy_hosts
 
 MAX_PARALLEL = 32
 GPU_KINDS = ("train",)  # the kinds a host with GPUs takes before any other
@@ -63,6 +64,7 @@ class HostsReport:
     collected: list[dict] = field(default_factory=list)
     refused: list[dict] = field(default_factory=list)
     unreachable: list[str] = field(default_factory=list)
+    tidied: list[dict] = field(default_factory=list)  # stale runs stopped, finished runs' folders removed
 
 
 def knobs_of(context: Context, policy: QueuePolicy) -> HostKnobs:
@@ -86,11 +88,13 @@ def configured_hosts(context: Context) -> list[Host] | None:
     return [replace(host, home=root) if host.is_local and host.home == Host.home else host for host in load_hosts(path)]
 
 
-def usable_hosts(context: Context, hosts: list[Host], knobs: HostKnobs, now: float) -> list[Host]:
+def usable_hosts(context: Context, hosts: list[Host], knobs: HostKnobs, now: float,
+                 report: HostsReport | None = None) -> list[Host]:
     """Hosts whose breaker lets work through and whose health is ok. A host not known to be ok (never
     checked, or not ok when last seen) or whose breaker's cool-down has passed is probed first, in
     parallel; one that cannot be reached counts a failure on its breaker, so an unreachable host is
-    probed on each tick only until its breaker opens, then again after each cool-down."""
+    probed on each tick only until its breaker opens, then again after each cool-down. A probed host
+    that answers has its stale runs stopped (it may be back from an outage its jobs were requeued in)."""
     breakers = {b.scope: b for b in list_breakers(context.store)}
     rows = host_rows(context.store)
     usable, to_probe = [], []
@@ -107,17 +111,22 @@ def usable_hosts(context: Context, hosts: list[Host], knobs: HostKnobs, now: flo
     if to_probe:
         from ..remote.probe import check_hosts
 
+        answered = []
         for host, probe in zip(to_probe, check_hosts(to_probe, timeout=knobs.probe_timeout)):
             record_health(context.store, name=host.name, ssh=host.ssh, slots=host.slots, gpus=host.gpus,
                           roles=host.roles, home=host.home, health=probe.health, reason=probe.reason,
                           reachable=probe.reachable, now=now)
             if probe.reachable:
                 record_success(context.store, breaker_scope(host.name))
+                answered.append(host)
             else:
                 record_failure(context.store, breaker_scope(host.name), probe.reason or "unreachable",
                                threshold=knobs.breaker_failures, cooldown_seconds=knobs.breaker_cooldown_seconds)
             if probe.health == "ok":
                 usable.append(host)
+        tidied = tidy_hosts(context, answered, host_worker, now)
+        if report is not None:
+            report.tidied += tidied
     return usable
 
 
@@ -143,6 +152,10 @@ def collect(context: Context, hosts: list[Host], policy: QueuePolicy, now: float
         polls = list(pool.map(lambda host: poll_host(host, busy[host.name], root), targets))
     for poll in polls:
         settle_poll(context, poll, busy[poll.host.name], knobs, now, report)
+    # A host some of whose jobs left it (finished, failed, refused) has run folders to remove.
+    changed = [poll.host for poll in polls if poll.error is None and {job.id for job in busy[poll.host.name]}
+               != {job.id for job in jobs_claimed_by(context.store, host_worker(poll.host.name))}]
+    report.tidied += tidy_hosts(context, changed, host_worker, now)
 
 
 def poll_host(host: Host, jobs: list[Job], local_root: Path) -> Poll:
@@ -281,7 +294,7 @@ def dispatch(context: Context, hosts: list[Host], policy: QueuePolicy, now: floa
     starting every run; the outcomes are recorded here again."""
     knobs = knobs_of(context, policy)
     work = []
-    for host, groups in claim_order(usable_hosts(context, hosts, knobs, now)):
+    for host, groups in claim_order(usable_hosts(context, hosts, knobs, now, report)):
         free = host.slots - len(jobs_claimed_by(context.store, host_worker(host.name)))
         planned = []
         for _ in range(free):

@@ -55,6 +55,8 @@ EVENT_SCHEMAS: dict[str, dict[str, Any]] = {
     # A run's report or outputs that were not trusted: nothing of it is registered.
     "run_refused": {"kind": str, "host": str, "reason": str},
     "files_moved": {"host": str, "direction": str, "files": int, "bytes": int},
+    # Runs a host no longer needed: stale ones stopped, folders of finished jobs removed.
+    "runs_tidied": {"host": str, "stopped": list, "removed": list},
 }
 
 

@@ -513,6 +513,11 @@ def jobs_claimed_by(store: Store, worker: str) -> list[Job]:
     return [Job.from_row(row) for row in rows]
 
 
+def unfinished_job_ids(store: Store) -> list[int]:
+    """Ids of the jobs still queued or claimed: their run folders on hosts may be wanted again."""
+    return [row["id"] for row in store.read("SELECT id FROM jobs WHERE status IN ('queued', 'claimed') ORDER BY id")]
+
+
 def get_job_in(conn: sqlite3.Connection, job_id: int) -> Job:
     row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
     if row is None:

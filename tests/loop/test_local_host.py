@@ -31,7 +31,7 @@ def test_an_empty_hosts_file_means_this_machine_through_the_same_protocol(home):
         assert done.status == "done" and done.claimed_by == "host:local", done.error
         (artifact,) = ctx.store.read("SELECT host, path FROM artifacts WHERE job_id = ?", (job.id,))
     assert artifact["host"] == "local" and (home / artifact["path"]).is_file()
-    assert (home / "runs" / str(job.id) / "status.json").is_file(), "the run wrote its status in this data root"
+    assert not (home / "runs" / str(job.id)).exists(), "its run folder was removed once it was collected"
 
 
 def test_a_halted_loop_starts_nothing_on_hosts(home):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -81,9 +83,11 @@ def test_a_selfplay_job_pinned_to_each_host_is_dispatched_collected_and_register
         assert artifact["path"] == f"games/hex8_2p/selfplay-job{job_id}.db"
         assert sha256_of(local) == artifact["sha256"] and local.stat().st_size == artifact["bytes"]
         remote = ssh_lab.home(next(s for s in ssh_lab.servers if s.name == name)) / "runs" / str(job_id)
-        status = json.loads((remote / "status.json").read_text())
-        assert status["state"] == "done" and status["outputs"][0]["sha256"] == artifact["sha256"]
+        assert not remote.exists(), "collected, then removed from the host"
         assert job_of(lab_home, job_id).result["games"] == 1
+    tidied = [json.loads(row["payload"]) for row in read_rows(lab_home, "SELECT payload FROM events"
+                                                               " WHERE type = 'runs_tidied'")]
+    assert sorted((event["host"], event["removed"]) for event in tidied) == [("h1", [jobs["h1"]]), ("h2", [jobs["h2"]])]
     dispatched = read_rows(lab_home, "SELECT job_id, payload FROM events WHERE type = 'run_dispatched'")
     assert {json.loads(row["payload"])["host"] for row in dispatched} == {"h1", "h2"}
     claims = read_rows(lab_home, "SELECT payload FROM events WHERE type = 'job_claimed'")
@@ -189,7 +193,14 @@ def test_a_host_whose_sshd_dies_mid_job_trips_its_breaker_and_its_job_finishes_e
     servers, known_hosts, processes = own_servers
     lab = type(ssh_lab)(servers=tuple(servers), client_key=ssh_lab.client_key, known_hosts=known_hosts,
                         ringrift=ssh_lab.ringrift, root=ssh_lab.root)
-    monkeypatch.setenv("RINGRIFT_HOSTS", str(lab.hosts_yaml(name="own.yaml")))
+    # h1's runs stall (a wrapper that sleeps before run-job starts), so its run is still going when
+    # h1 comes back: it must be stopped then, and its folder removed, its job being done elsewhere.
+    stalling = ssh_lab.root / "stalling-ringrift"
+    stalling.write_text(f"#!/bin/sh\n[ \"$1\" = run-job ] && sleep 600\nexec {ssh_lab.ringrift} \"$@\"\n")
+    stalling.chmod(0o755)
+    hosts_file = lab.hosts_yaml(name="own.yaml")
+    hosts_file.write_text(hosts_file.read_text().replace(f"command: {ssh_lab.ringrift}", f"command: {stalling}", 1))
+    monkeypatch.setenv("RINGRIFT_HOSTS", str(hosts_file))
     with open_context(home) as ctx:
         for key, value in {**FAST, "queue.lease_seconds": 6, "queue.backoff_base_seconds": 0,
                            "breaker.failures": 1, "breaker.cooldown_seconds": 2}.items():
@@ -197,9 +208,37 @@ def test_a_host_whose_sshd_dies_mid_job_trips_its_breaker_and_its_job_finishes_e
     job_id = enqueue(home, "selfplay", TINY)
     first = tick(home)
     assert first.hosts["dispatched"] == [{"job_id": job_id, "host": "h1", "kind": "selfplay"}]
-    processes[0].kill()  # h1's sshd dies; the run it started goes on, out of reach
-    processes[0].wait()
+    stale_dir = lab.home(servers[0]) / "runs" / str(job_id)
+    stale = json.loads((stale_dir / "run.pid").read_text())
+    try:
+        processes[0].kill()  # h1's sshd dies; the run it started goes on, out of reach
+        processes[0].wait()
+        assert stale["claim_seq"] == 1 and running(stale["pid"])
+        come_back_after_the_job_finished_elsewhere(home, job_id, servers, processes)
+        assert not running(stale["pid"]), "the stale run was stopped once h1 answered again"
+        assert not stale_dir.exists(), "and its folder removed"
+        tidied = [json.loads(row["payload"]) for row in read_rows(home, "SELECT payload FROM events"
+                                                                   " WHERE type = 'runs_tidied'")]
+        assert {"host": "h1", "stopped": [job_id], "removed": [job_id]} in tidied
+    finally:
+        try:
+            os.killpg(stale["pid"], signal.SIGKILL)
+        except OSError:
+            pass
 
+
+def running(pid: int) -> bool:
+    """Whether the process is there and not a zombie (killed, but not collected by its parent)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[-1].split()[0]
+    except OSError:
+        return False
+    return state not in (b"Z", b"X")
+
+
+def come_back_after_the_job_finished_elsewhere(home, job_id, servers, processes):
+    """Tick until the job is done on h2 (h1's breaker open meanwhile), then restart h1's sshd and
+    tick until h1's breaker closes."""
     tick_until(home, lambda: job_of(home, job_id).status == "done", seconds=90)
     (artifact,) = read_rows(home, "SELECT host FROM artifacts WHERE job_id = ?", (job_id,))
     assert artifact["host"] == "h2", "finished on the host that still answers"

@@ -113,7 +113,7 @@ class SshTransport(Transport):
         destination = self._remote_spec(remote_root)
         # The free-disk check runs in the remote shell that starts rsync's receiver, so it costs no
         # round trip of its own; rsync runs only when the check passes.
-        kilobytes = -(-keep_free // 1024)
+        kilobytes = -(-int(keep_free) // 1024)  # whole KiB, rounded up: the shell compares integers
         root = shlex.quote(remote_root)
         receiver = (f"mkdir -p -- {root} && [ \"$(df -Pk -- {root} | awk 'NR == 2 {{print $4}}')\" -ge {kilobytes} ] "
                     f"|| {{ echo {NO_ROOM} >&2; exit 1; }}; rsync")

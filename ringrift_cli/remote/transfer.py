@@ -15,6 +15,7 @@ interrupted transfer's partial file aside).
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -139,7 +140,7 @@ def push_files(transport: Transport, local_root: Path, remote_root: str, files: 
              for item in files if not (local_root / item.path).is_file()}
     wanted = {item.path: (item, (local_root / item.path).stat().st_size) for item in files if item.path not in moved}
     if wanted:
-        keep = host.min_free_gb * GB
+        keep = math.ceil(host.min_free_gb * GB)
         try:  # as if none of the files were there yet: the usual case, and no round trip to learn otherwise
             moved.update(_send_checked(transport, local_root, root, list(wanted.values()),
                                        keep + sum(size for _, size in wanted.values())))
@@ -149,7 +150,7 @@ def push_files(transport: Transport, local_root: Path, remote_root: str, files: 
 
 
 def _send_missing(transport: Transport, local_root: Path, root: str, wanted: list[tuple[FileToMove, int]],
-                  keep: float) -> dict[str, Moved]:
+                  keep: int) -> dict[str, Moved]:
     """Ask the host which files it already holds and how much room it has, then send only the others."""
     host = transport.host
     free, there = host_state(transport, root, [item.path for item, _ in wanted])

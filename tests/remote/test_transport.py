@@ -224,3 +224,20 @@ def test_a_wrong_copy_with_the_same_size_and_time_is_sent_again(ssh_lab, tmp_pat
         (moved,) = push_files(transport, local, str(remote), [item]).moved
     assert moved.sent and not moved.refused
     assert stale.read_bytes() == (local / item.path).read_bytes()
+
+
+@pytest.mark.parametrize("which", ["ssh", "local"])
+def test_a_push_to_a_roomy_host_asks_it_nothing_before_sending(ssh_lab, tmp_path, monkeypatch, which):
+    """Free disk is checked where rsync's receiver starts; the exact check (a round trip) only when short."""
+    from ringrift_cli.remote import transfer
+
+    asked = []
+    real = transfer.host_state
+    monkeypatch.setattr(transfer, "host_state", lambda *args: asked.append(args) or real(*args))
+    item = payload(tmp_path / "local", size=1000)
+    host = hosts(ssh_lab)[0] if which == "ssh" else Host(name="local", ssh="local")
+    assert host.min_free_gb == 1.0
+    remote = ssh_lab.home(ssh_lab.servers[0])
+    with open_transport(host) as transport:
+        assert push_files(transport, tmp_path / "local", str(remote), [item]).moved[0].sent
+    assert asked == []

@@ -20,8 +20,10 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 
 PID_FILE = "run.pid"
+STOP_WAIT = 10.0  # seconds a stopped run is given to end before the next step goes on
 
 
 def start(root, runs):
@@ -100,7 +102,24 @@ def _stop(folder, job, recorded):
         os.killpg(pid, signal.SIGKILL)
     except OSError:
         return False
+    _wait_gone(pid, STOP_WAIT)
     return True
+
+
+def _wait_gone(pid, seconds):
+    """Wait (a little) until the killed process has ended: SIGKILL is delivered, not done, when kill returns."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if os.path.isdir("/proc"):
+                with open(f"/proc/{pid}/stat", "rb") as handle:
+                    if handle.read().rsplit(b")", 1)[-1].split()[0] in (b"Z", b"X"):
+                        return  # ended; only its parent has not collected its exit status
+            else:
+                os.kill(pid, 0)
+        except OSError:
+            return
+        time.sleep(0.02)
 
 
 def main():

@@ -162,16 +162,19 @@ def test_shards_without_exportable_games_are_not_read_again(ctx, home, recorded)
 
 
 def test_export_that_lost_its_race_registers_nothing(ctx, home, recorded):
-    from ringrift_cli.stages.export import ExportPlan, register_npz
-    from ringrift_cli.stages.handlers import JobContext
+    import threading
 
-    cli_json("export", "square8_2p")  # consumes both games shards
+    from ringrift_cli.stages.export import plan_export, publish_export, run_export
+
     job = q.enqueue_and_claim(ctx.store, q.JobSpec("export", "square8_2p"), "late")
-    stray = home / "npz" / "square8_2p" / "late.npz"
-    stray.write_bytes(b"x")
-    plan = ExportPlan(used=[recorded[0]["artifact_id"]])
-    assert register_npz(JobContext(context=ctx, worker="late"), job, [(stray, {}, (1,), 1)], plan) == []
-    assert not stray.exists() and len(list_artifacts(ctx.store, "square8_2p", "npz")) == 1
+    spec = plan_export(ctx, job)
+    status = run_export(spec, home, lambda done, total, detail: None, threading.Event())
+    assert len(status.outputs) == 1
+    cli_json("export", "square8_2p")  # consumes both games shards meanwhile
+    assert publish_export(ctx, job, "late", spec, status)["shards"] == []
+    assert not (home / status.outputs[0].path).exists()
+    assert not list((home / "npz" / "square8_2p").glob(f"export-job{job.id}-*"))
+    assert len(list_artifacts(ctx.store, "square8_2p", "npz")) == 1
 
 
 def test_samples_are_marked_searched_or_forced_and_forced_ones_weigh_the_setting(ctx, home, recorded):

@@ -197,10 +197,20 @@ def test_killed_eval_resumes_without_recording_a_game_twice(ctx, trained, subpro
     proc = subprocess.Popen([PYTHON, "-m", "ringrift_cli", "eval", "hex8_2p", "--opponents", "random", "--games",
                              "10", "--parallel", "2", "--procs", "2", "--device", "cpu", "--seed", "4"],
                             env=subprocess_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    wait_for(lambda: len(matches_for(ctx.store, "hex8_2p")) >= 2, 120, proc)
+
+    def recorded() -> list[dict]:
+        """The games the run has recorded in its results file (whole lines: a kill may cut the last)."""
+        jobs = [j for j in q.list_jobs(ctx.store) if j.kind == "eval"]
+        path = ctx.home.root / "runs" / str(jobs[0].id) / "results.jsonl" if jobs else None
+        text = path.read_text() if path is not None and path.exists() else ""
+        return [json.loads(line) for line in text[:text.rfind("\n") + 1].splitlines()]
+
+    wait_for(lambda: len(recorded()) >= 2, 120, proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    kept = {(m.game_index, m.seed) for m in matches_for(ctx.store, "hex8_2p")}
+    assert matches_for(ctx.store, "hex8_2p") == [], "matches are appended when the run is published"
+    before = recorded()
+    kept = {(game["game_index"], game["seed"]) for game in before}
     assert 2 <= len(kept) < 10
     time.sleep(2.2)  # the lease passes
     rescue = subprocess.run([PYTHON, "-m", "ringrift_cli", "worker", "--kinds", "eval"], env=subprocess_env,
@@ -209,6 +219,8 @@ def test_killed_eval_resumes_without_recording_a_game_twice(ctx, trained, subpro
     rows = matches_for(ctx.store, "hex8_2p")
     assert len(rows) == 10 and sorted(r.game_index for r in rows) == list(range(10))
     assert kept <= {(r.game_index, r.seed) for r in rows}  # the recorded games were kept, not replayed
+    after = recorded()
+    assert after[:len(before)] == before and len(after) == 10, "the rescue appended only the missing games"
     (job,) = [j for j in q.list_jobs(ctx.store) if j.kind == "eval"]
     assert job.status == "done" and job.attempts == 2 and job.result["games"] == 10
     assert job.result["games_shard"]["games"] == 10  # the shard holds every game once, killed run included

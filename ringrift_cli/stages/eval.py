@@ -188,7 +188,9 @@ def play_gauntlet(spec: RunSpec, root: Path, final: Path, results: ResultsFile, 
         for block, opponent in enumerate(planned.blocks):
             shown.opponent = opponent
             seats = [seat(planned.candidate)] + [seat(opponent)] * (planned.seats - 1)
-            play_block_games(spec.config_key, block, seats, params["games"], done=set(results.recorded),
+            # A game in the results but not in the shard (a damaged shard started afresh) is played again
+            # for the shard; its result is not appended twice.
+            play_block_games(spec.config_key, block, seats, params["games"], done=kept & set(results.recorded),
                              seed=params["seed"], parallel=params["parallel"], procs=params["procs"],
                              load=lambda name: net_evaluator(models[name], spec.config_key, device),
                              gumbel=params["gumbel"], opening_plies=params["opening_plies"], on_game=keep,

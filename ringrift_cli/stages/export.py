@@ -24,8 +24,8 @@ from ..errors import UserError
 from ..files import atomic_path, sha256_of
 from ..runner.spec import InputFile, RunSpec
 from ..runner.status import OutputFile, RunStatus
-from ..store.artifacts import (artifacts_not_yet_used, flag_artifact_in, get_artifact, register_artifact_in,
-                               still_pending_in)
+from ..store.artifacts import (artifacts_not_yet_used, flag_artifact_in, get_artifact, list_artifacts,
+                               register_artifact_in, still_pending_in)
 from ..store.db import now
 from ..store.events import append_event
 from ..store.queue import Job, check_held_in
@@ -245,20 +245,33 @@ def publish_export(context, job: Job, worker: str, spec: RunSpec, status: RunSta
     root = context.home.root
     settled = [settle_output(root, s.output, f"npz/{job.config_key}/{Path(s.output.path).name}")
                for s in outcome.shards]
+    relatives = [str(path.relative_to(root)) for path in settled]
     results = []
     with context.store.write() as db:
         check_held_in(db, job.id, worker, job.claim_seq)
         if not still_pending_in(db, list(outcome.used) + [item.artifact_id for item in flagged], by_kind="npz"):
-            for path in settled:
-                path.unlink(missing_ok=True)
+            mine = {a.path: a for a in list_artifacts(context.store, job.config_key, "npz") if a.job_id == job.id}
+            if relatives and all(relative in mine for relative in relatives):  # an earlier publish of this run
+                return published_result(outcome, [mine[relative] for relative in relatives])
+            for path, relative in zip(settled, relatives):
+                if relative not in mine:
+                    path.unlink(missing_ok=True)
             return {"shards": [], "games_shards_read": 0, "samples": 0, "set_aside": []}
         for item in flagged:
             flag_artifact_in(db, get_artifact(context.store, item.artifact_id), item.flag, item.reason, job.id)
-        for shard, path in zip(outcome.shards, settled):
-            results.append(register_npz_in(db, job, shard, str(path.relative_to(root)), host))
+        for shard, relative in zip(outcome.shards, relatives):
+            results.append(register_npz_in(db, job, shard, relative, host))
     return {"shards": results, "games_shards_read": len(outcome.used), "samples": sum(r["samples"] for r in results),
             "set_aside": [{"path": get_artifact(context.store, item.artifact_id).path, "flag": item.flag,
                            "reason": item.reason} for item in flagged]}
+
+
+def published_result(outcome: ExportOutcome, artifacts) -> dict:
+    """The result of a publish that registered these shards already (its job was not completed then)."""
+    shards = [{"artifact_id": a.id, "path": a.path, "sha256": a.sha256, "samples": s.samples}
+              for a, s in zip(artifacts, outcome.shards)]
+    return {"shards": shards, "games_shards_read": len(outcome.used), "samples": sum(s["samples"] for s in shards),
+            "set_aside": []}
 
 
 def register_npz_in(db, job: Job, shard: NpzShard, relative: str, host: str) -> dict:

@@ -278,3 +278,86 @@ def test_concurrent_promotions_leave_exactly_one_best(ctx, home, trained, subpro
     # The loser either finds the best changed under it (exit 2; its job is retried and the gate then runs
     # against the new best) or, starting later, runs the SPRT against the winner (promoted or rejected).
     assert codes[0] == 0 and codes[1] in (0, 1, 2)
+
+
+EVAL = {"opponents": "random,heuristic", "games": 2, "procs": 1, "parallel": 2, "device": "cpu", "seed": 6}
+
+
+def test_eval_runs_from_its_spec_on_another_root_and_publish_records_its_matches_here(ctx, trained, tmp_path):
+    from ringrift_testing import run_on_another_root
+    from ringrift_cli.stages.eval import plan_eval, publish_eval
+
+    job = q.enqueue_and_claim(ctx.store, q.JobSpec("eval", "hex8_2p", params=EVAL), "host:elsewhere")
+    spec = plan_eval(ctx, job)
+    assert [item.sha256 for item in spec.inputs] == [trained["model_id"]]  # the candidate's file, by content
+    status = run_on_another_root(ctx.home.root, spec, tmp_path / "host-data")
+    assert [o.path for o in status.outputs] == [f"runs/{job.id}/results.jsonl", f"runs/{job.id}/eval-job{job.id}.db"]
+    assert matches_for(ctx.store, "hex8_2p") == [], "the run step records nothing in the state file"
+    result = publish_eval(ctx, job, "host:elsewhere", spec, status, host="elsewhere")
+    rows = matches_for(ctx.store, "hex8_2p")
+    assert result["games"] == 4 and sorted(r.game_index for r in rows) == [0, 1, 1_000_000, 1_000_001]
+    assert {r.players for r in rows if "random" in r.players} == {(trained["model_id"], "random"),
+                                                                   ("random", trained["model_id"])}
+    shard = result["games_shard"]
+    assert shard["path"] == f"games/hex8_2p/eval-job{job.id}.db" and shard["games"] == 4
+    (artifact,) = ctx.store.read("SELECT host FROM artifacts WHERE path = ?", (shard["path"],))
+    assert artifact["host"] == "elsewhere"
+    again = publish_eval(ctx, job, "host:elsewhere", spec, status, host="elsewhere")
+    assert again == result and len(matches_for(ctx.store, "hex8_2p")) == 4, "publishing twice records nothing twice"
+    assert len(recent_events(ctx.store, 100, "eval_completed")) == 1
+
+
+def test_eval_results_that_are_not_the_planned_games_are_refused(ctx, trained):
+    import threading
+    from dataclasses import replace
+
+    from ringrift_cli.files import sha256_of
+    from ringrift_cli.runner.publish import OutputRefused
+    from ringrift_cli.stages.eval import plan_eval, publish_eval, run_eval
+
+    job = q.enqueue_and_claim(ctx.store, q.JobSpec("eval", "hex8_2p", params={**EVAL, "games": 1}), "w")
+    spec = plan_eval(ctx, job)
+    status = run_eval(spec, ctx.home.root, lambda done, total, detail: None, threading.Event(), lock_timeout=5)
+    results = ctx.home.root / status.outputs[0].path
+    lines = results.read_text().splitlines(keepends=True)
+    first = json.loads(lines[0])
+    for bad in ([json.dumps({**first, "players": ["heuristic"] * 2}) + "\n"] + lines[1:],  # not its block's players
+                lines[:1],  # a planned game missing
+                lines + lines[:1],  # a game twice
+                [json.dumps({**first, "game_index": 7}) + "\n"] + lines[1:]):  # not a planned game
+        results.write_text("".join(bad))
+        told = replace(status.outputs[0], sha256=sha256_of(results), bytes=results.stat().st_size)
+        with pytest.raises(OutputRefused):
+            publish_eval(ctx, job, "w", spec, replace(status, outputs=(told, status.outputs[1])))
+    assert matches_for(ctx.store, "hex8_2p") == []
+    assert ctx.store.read("SELECT count(*) FROM artifacts WHERE kind = 'games' AND job_id = ?", (job.id,))[0][0] == 0
+
+
+def test_an_eval_whose_publish_stopped_half_way_finishes_without_replaying_or_recording_twice(ctx, trained):
+    import threading
+
+    from ringrift_cli.runner.publish import settle_output
+    from ringrift_cli.stages.eval import plan_eval, published_shard, run_eval
+    from ringrift_cli.store.matches import record_match_in
+
+    job = q.enqueue_and_claim(ctx.store, q.JobSpec("eval", "hex8_2p", params=EVAL), "w1")
+    spec = plan_eval(ctx, job)
+    status = run_eval(spec, ctx.home.root, lambda done, total, detail: None, threading.Event(), lock_timeout=5)
+    results = ctx.home.root / status.outputs[0].path
+    played = results.read_text()
+    # The publish moved the shard and recorded one game, then its process died before its commit ended.
+    settle_output(ctx.home.root, status.outputs[1], published_shard("hex8_2p", job.id))
+    first = json.loads(played.splitlines()[0])
+    with ctx.store.write() as db:
+        record_match_in(db, config_key="hex8_2p", job_id=job.id, game_index=first["game_index"],
+                        players=first["players"], ranks=first["ranks"], seed=first["seed"], simulations=2,
+                        moves=first["moves"], status=first["status"])
+    q.release(ctx.store, job.id, "w1", job.claim_seq, "killed")
+    rescue = run_cli("worker", "--kinds", "eval", "--json")
+    assert rescue.exit_code == 0, rescue.output
+    assert results.read_text() == played, "no game was played again"
+    rows = matches_for(ctx.store, "hex8_2p")
+    assert sorted(r.game_index for r in rows) == [0, 1, 1_000_000, 1_000_001]
+    done = q.get_job(ctx.store, job.id)
+    assert done.status == "done" and done.result["games"] == 4 and done.result["games_shard"]["games"] == 4
+    assert len(recent_events(ctx.store, 100, "eval_completed")) == 1

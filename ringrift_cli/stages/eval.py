@@ -32,7 +32,7 @@ from ..store.game_records import count_games, finish_shard, recorded_indices, wr
 from ..store.matches import record_match_in
 from ..store.models import Model, best_model
 from ..store.queue import Job, check_held_in
-from .eval_results import RESULTS_FILE, PlannedGames, ResultsFile, read_results
+from .eval_results import RESULTS_FILE, BadResults, PlannedGames, ResultsFile, read_results
 from .handlers import JobContext
 from .matchplay import Participant, PlayedGame, play_block_games, resolve_candidate, resolve_device
 from .params import eval_params, job_values, with_procs_resolved
@@ -108,8 +108,13 @@ def run_eval(spec: RunSpec, root: Path, progress, stop: threading.Event, *, lock
     results_path = run_dir / RESULTS_FILE
     run_dir.mkdir(parents=True, exist_ok=True)
     planned = planned_games(spec)
+    set_aside = None
     with exclusive_lock(run_dir / "eval.lock", timeout=lock_timeout):
-        results = ResultsFile(results_path, planned)
+        try:
+            results = ResultsFile(results_path, planned)
+        except BadResults as exc:
+            set_aside = start_afresh(run_dir, results_path, final, str(exc))
+            results = ResultsFile(results_path, planned)
         try:
             if not final.exists() and not restore_published(root, spec, final, set(results.recorded), planned):
                 play_gauntlet(spec, root, final, results, progress, stop)
@@ -118,7 +123,19 @@ def run_eval(spec: RunSpec, root: Path, progress, stop: threading.Event, *, lock
     outputs = tuple(OutputFile(f"{spec.run_dir}/{path.name}", sha256_of(path), path.stat().st_size)
                     for path in (results_path, final))
     games = len(planned.indices())
-    return RunStatus(spec.job_id, spec.claim_seq, "done", time.time(), games, games, "", outputs, {"games": games})
+    result = {"games": games, **({"set_aside": set_aside} if set_aside else {})}
+    return RunStatus(spec.job_id, spec.claim_seq, "done", time.time(), games, games, "", outputs, result)
+
+
+def start_afresh(run_dir: Path, results: Path, final: Path, why: str) -> str:
+    """Set aside what an earlier claim recorded for other games (its plan named another best model, or
+    the file is damaged): the results and the games shard, so that neither mixes into this run's."""
+    aside = run_dir / f"set-aside-{time.time_ns()}"
+    aside.mkdir()
+    for path in [results, final] + [final.with_name(final.name + suffix) for suffix in (".tmp", ".tmp-wal", ".tmp-shm")]:
+        if path.exists():
+            os.replace(path, aside / path.name)
+    return f"{aside.name}: {why[:300]}"
 
 
 def restore_published(root: Path, spec: RunSpec, final: Path, recorded: set[int], planned: PlannedGames) -> bool:
@@ -222,7 +239,6 @@ def publish_eval(context, job: Job, worker: str, spec: RunSpec, status: RunStatu
     from ..ai.gate import scores_against, summary
     from ..ai.ratings import Game
     from ..runner.publish import OutputRefused, settle_output, verified_output
-    from .eval_results import BadResults
 
     names = {Path(output.path).name: output for output in status.outputs}
     if set(names) != {RESULTS_FILE, shard_name(job.id)} or len(status.outputs) != 2:
@@ -256,4 +272,6 @@ def publish_eval(context, job: Job, worker: str, spec: RunSpec, status: RunStatu
                                              host=host)
         append_event(db, "eval_completed", {"model_id": planned.candidate, "games": len(games), "scores": scores},
                      config_key=job.config_key, job_id=job.id, dedup_key=f"eval_completed:{job.id}")
-    return {"model_id": planned.candidate, "games": len(games), "scores": scores, "games_shard": registered}
+    aside = status.result.get("set_aside")
+    return {"model_id": planned.candidate, "games": len(games), "scores": scores, "games_shard": registered,
+            **({"set_aside": aside[:400]} if isinstance(aside, str) else {})}

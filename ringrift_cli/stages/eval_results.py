@@ -90,7 +90,8 @@ def read_results(path: Path, planned: PlannedGames) -> list[PlayedGame]:
 
 
 class ResultsFile:
-    """The run's side: the games recorded so far, and each new one appended and fsynced."""
+    """The run's side: the games recorded so far, and each new one appended and fsynced. BadResults
+    when a whole line is not one of the planned games (damaged, or an earlier claim planned others)."""
 
     def __init__(self, path: Path, planned: PlannedGames):
         self.path, self.planned = path, planned
@@ -98,11 +99,7 @@ class ResultsFile:
         text = path.read_bytes() if path.exists() else b""
         whole = text[:text.rfind(b"\n") + 1]  # a line cut short by a kill never ended: dropped
         for number, line in enumerate(whole.decode("utf-8", "replace").splitlines(), start=1):
-            try:
-                game = parse_line(line, planned, f"{path} line {number}")
-            except BadResults as exc:
-                raise UserError(f"{exc}; the results file is damaged: remove {path.parent} to play the job again") \
-                    from None
+            game = parse_line(line, planned, f"{path.name} line {number}")  # BadResults: not this plan's
             self.recorded.setdefault(game.game_index, game)
         self.handle = open(path, "ab")
         if len(whole) != len(text):

@@ -361,3 +361,24 @@ def test_an_eval_whose_publish_stopped_half_way_finishes_without_replaying_or_re
     done = q.get_job(ctx.store, job.id)
     assert done.status == "done" and done.result["games"] == 4 and done.result["games_shard"]["games"] == 4
     assert len(recent_events(ctx.store, 100, "eval_completed")) == 1
+
+
+def test_an_eval_replanned_against_other_opponents_sets_the_earlier_games_aside(ctx, trained):
+    import threading
+    from dataclasses import replace
+
+    from ringrift_cli.stages.eval import plan_eval, run_eval
+
+    job = q.enqueue_and_claim(ctx.store, q.JobSpec("eval", "hex8_2p", params={**EVAL, "games": 1}), "w")
+    spec = plan_eval(ctx, job)
+    quiet = lambda done, total, detail: None  # noqa: E731
+    first = run_eval(replace(spec, params={**spec.params, "opponents": ["random"]}), ctx.home.root, quiet,
+                     threading.Event(), lock_timeout=5)
+    assert "set_aside" not in first.result
+    again = run_eval(replace(spec, params={**spec.params, "opponents": ["heuristic"]}), ctx.home.root, quiet,
+                     threading.Event(), lock_timeout=5)
+    assert "set_aside" in again.result and "not its block's players" in again.result["set_aside"]
+    lines = [json.loads(line) for line in (ctx.home.root / again.outputs[0].path).read_text().splitlines()]
+    assert [game["players"].count("heuristic") for game in lines] == [1]
+    aside = ctx.home.root / spec.run_dir / again.result["set_aside"].split(":")[0]
+    assert (aside / "results.jsonl").is_file() and (aside / f"eval-job{job.id}.db").is_file()

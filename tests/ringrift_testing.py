@@ -40,3 +40,25 @@ def read_rows(home, sql: str, args=()) -> list[dict]:
         return [dict(row) for row in conn.execute(sql, args)]
     finally:
         conn.close()
+
+
+def run_on_another_root(home, spec, host_root):
+    """What a host does with a spec: its inputs copied under its own data root, `ringrift run-job`
+    there, and its outputs brought back here (as collection pulls them). Returns the run's status."""
+    import shutil
+
+    from ringrift_cli.runner.spec import write_spec
+    from ringrift_cli.runner.status import read_status
+
+    for item in spec.inputs:
+        (host_root / item.path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(home / item.path, host_root / item.path)
+    write_spec(host_root, spec)
+    ran = run_cli("run-job", str(host_root / spec.spec_path), "--home", str(host_root))
+    assert ran.exit_code == 0, ran.output
+    assert not (host_root / "queue.db").exists(), "the run step never opens a state file"
+    status = read_status((host_root / spec.run_dir / "status.json").read_text(), spec.job_id)
+    for output in status.outputs:
+        (home / output.path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(host_root / output.path, home / output.path)
+    return status

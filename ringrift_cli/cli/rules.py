@@ -61,7 +61,7 @@ def is_games_shard(path: Path) -> bool:
 
 def check_games_shard(path: Path, json_output: bool) -> None:
     """Replay every game of a games shard to its recorded end: exit 0 if all agree, 1 if one does not."""
-    from ..stages.export import replay_mismatch
+    from ..stages.export_samples import replay_mismatch
     from ..store.game_records import ShardFormatError, read_games
 
     try:

@@ -254,17 +254,21 @@ def finish(context: Context, job: Job, host: Host, status: RunStatus, batch: Bat
 
 
 def publishers():
+    from ..stages.eval import publish_eval
+    from ..stages.export import publish_export
     from ..stages.selfplay import publish_selfplay
     from ..stages.train import publish_train
 
-    return {"selfplay": publish_selfplay, "train": publish_train}
+    return {"selfplay": publish_selfplay, "export": publish_export, "train": publish_train, "eval": publish_eval}
 
 
 def planners():
+    from ..stages.eval import plan_eval
+    from ..stages.export import plan_export
     from ..stages.selfplay import plan_selfplay
     from ..stages.train import plan_train
 
-    return {"selfplay": plan_selfplay, "train": plan_train}
+    return {"selfplay": plan_selfplay, "export": plan_export, "train": plan_train, "eval": plan_eval}
 
 
 # ---------------------------------------------------------------- dispatch

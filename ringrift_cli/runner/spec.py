@@ -18,7 +18,9 @@ from ..keys import check_config_key
 
 RUNS = "runs"
 SPEC_FILE = "spec.json"
-RUN_KINDS = ("selfplay", "train")  # the stages whose run step works on files alone
+RUN_KINDS = ("selfplay", "export", "train", "eval")  # the stages whose run step works on files alone
+# promote stays on the controller: its gate reads every recorded match of the config as it plays.
+INPUT_ROLES = ("model", "parent", "npz", "games")
 MAX_INPUTS = 10_000
 
 
@@ -28,7 +30,7 @@ class BadSpec(UserError):
 
 @dataclass(frozen=True)
 class InputFile:
-    role: str  # 'model', 'parent' or 'npz'
+    role: str  # one of INPUT_ROLES
     path: str  # relative to the data root
     sha256: str
 
@@ -96,7 +98,7 @@ def read_spec(path: Path) -> RunSpec:
         relative = isinstance(item["path"], str) and RELATIVE.match(item["path"]) \
             and ".." not in item["path"].split("/")
         absolute = isinstance(item["path"], str) and item["path"].startswith("/")  # a model file given by path
-        if item["role"] not in ("model", "parent", "npz") or not (relative or absolute) \
+        if item["role"] not in INPUT_ROLES or not (relative or absolute) \
                 or not isinstance(item["sha256"], str) or not SHA256.match(item["sha256"]):
             raise BadSpec(f"spec file {path}: input {str(item)[:120]} is not a role, a plain path and a sha256")
         inputs.append(InputFile(**item))

@@ -1,32 +1,42 @@
 """The eval stage: a gauntlet of the candidate against each opponent, every game appended to ``matches``.
 
-Seats rotate evenly (the arena's seating), seeds are per game, and a killed
-job's next claim plays only the games not recorded yet. The games are also
-written to a games shard (``games/<config>/eval-job<ID>.db``), registered
-like selfplay's so that export makes training data of them. One
-``eval_completed`` event carries the score summary.
+plan (controller): the candidate and the opponents resolved (``best`` is the best model now), each
+model named by its file's sha256, and the games to play: block b is ``games`` games against
+opponent b, seats rotating evenly (the arena's seating), seeds per game. run (anywhere, files
+only): the games are played (over ``procs`` search processes) into ``runs/<job>/``: each finished
+game goes to the run's games shard, then its result is appended (fsynced) to ``results.jsonl``, so a
+killed run's next claim plays only the games missing there. publish (controller): one transaction,
+under the job's fence, appends the results to ``matches`` (a game already there, from a publish that
+stopped half-way, is not added again: a job's game index is unique), registers the games shard
+(``games/<config>/eval-job<ID>.db``, read by export like selfplay's) and writes one
+``eval_completed`` event with the score summary.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import threading
 import time
 from pathlib import Path
 
-from ..ai.ratings import Game
 from ..errors import UserError
 from ..files import exclusive_lock, fsync_dir, sha256_of
 from ..game.rules import parse_config_key
+from ..runner.spec import InputFile, RunSpec, input_path
+from ..runner.status import OutputFile, RunStatus
+from ..store.artifacts import get_artifact
 from ..store.db import now
 from ..store.events import append_event
-from ..store.game_records import GameRecord, count_games, finish_shard, recorded_indices, write_game
-from ..store.matches import matches_for
+from ..store.game_records import count_games, finish_shard, recorded_indices, write_game
+from ..store.matches import record_match_in
 from ..store.models import Model, best_model
 from ..store.queue import Job, check_held_in
+from .eval_results import RESULTS_FILE, BadResults, PlannedGames, ResultsFile, read_results
 from .handlers import JobContext
-from .matchplay import Participant, play_block, resolve_candidate, resolve_device
-from .params import eval_params
-from .selfplay import open_temporary_shard, progress_detail, register_games_shard
+from .matchplay import Participant, PlayedGame, play_block_games, resolve_candidate, resolve_device
+from .params import eval_params, job_values, with_procs_resolved
+from .selfplay import open_temporary_shard, progress_detail, register_games_shard_in
 
 
 def resolve_opponents(context, config_key: str, names: tuple[str, ...], candidate: Model) -> list[Participant]:
@@ -52,52 +62,105 @@ def check_eval_inputs(context, config_key: str, raw: dict) -> None:
 
 
 def eval_handler(job: Job, jctx: JobContext) -> dict:
-    params = eval_params(job.params, jctx.context.setting, job)
-    candidate = resolve_candidate(jctx.context, job.config_key, params.model)
-    opponents = resolve_opponents(jctx.context, job.config_key, params.opponents, candidate)
-    final = eval_shard_path(jctx, job)
-    lock = final.with_name(final.name + ".lock")
-    with exclusive_lock(lock, timeout=jctx.context.queue_policy().lease_seconds):
-        if not final.exists():
-            conn = open_eval_shard(job, final, params.seed)
-            try:
-                play_gauntlet(jctx, job, params, candidate, opponents, conn)
-            except BaseException:
-                conn.close()
-                raise
-            finish_shard(conn)
-            os.replace(final.with_name(final.name + ".tmp"), final)
-            fsync_dir(final.parent)
-        games_shard = register_eval_shard(jctx, job, final)
-        lock.unlink(missing_ok=True)
-    return {**publish_eval(jctx, job, candidate, opponents), "games_shard": games_shard}
+    spec = plan_eval(jctx.context, job)
+    status = run_eval(spec, jctx.home.root, jctx.progress, jctx.lease_lost,
+                      lock_timeout=jctx.context.queue_policy().lease_seconds)
+    return publish_eval(jctx.context, job, jctx.worker, spec, status)
 
 
-def register_eval_shard(jctx: JobContext, job: Job, path: Path) -> dict:
-    import sqlite3
+def shard_name(job_id: int) -> str:
+    return f"eval-job{job_id}.db"
 
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        games, moves = count_games(conn)
-    finally:
-        conn.close()
-    digest = sha256_of(path)  # before the transaction: hashing a big file must not hold the write lock
-    return register_games_shard(jctx.context, job, jctx.worker, str(path.relative_to(jctx.home.root)), digest,
-                                path.stat().st_size, games, moves)
+
+def published_shard(config_key: str, job_id: int) -> str:
+    return f"games/{config_key}/{shard_name(job_id)}"
+
+
+def plan_eval(context, job: Job) -> RunSpec:
+    """The candidate and the opponents (each model file with its sha256), the games and every setting
+    they are played with, resolved (``procs`` and ``device`` may stay ``auto``: the host decides)."""
+    values = job_values("eval", job.params, context.setting, job)
+    candidate = resolve_candidate(context, job.config_key, values["model"])
+    opponents = resolve_opponents(context, job.config_key, tuple(dict.fromkeys(values["opponents"].split(","))),
+                                  candidate)
+    inputs, models = [], {}
+    for model in [candidate] + [o.model for o in opponents if o.model is not None]:
+        artifact = get_artifact(context.store, model.artifact_id)  # resolve_candidate checked the file
+        inputs.append(InputFile("model", artifact.path, artifact.sha256))
+        models[model.id] = artifact.path
+    params = {"candidate": candidate.id, "opponents": [o.name for o in opponents], "models": models,
+              "games": values["games"], "sims": values["sims"], "parallel": values["parallel"],
+              "procs": values["procs"], "device": values["device"], "seed": values["seed"],
+              "gumbel": context.setting("search.gumbel"), "opening_plies": context.setting("eval.opening_plies")}
+    return RunSpec(job.id, job.claim_seq, "eval", job.config_key, params, tuple(inputs))
+
+
+def planned_games(spec: RunSpec) -> PlannedGames:
+    params = spec.params
+    return PlannedGames(params["candidate"], tuple(params["opponents"]), params["games"],
+                        parse_config_key(spec.config_key)[1])
+
+
+def run_eval(spec: RunSpec, root: Path, progress, stop: threading.Event, *, lock_timeout: float) -> RunStatus:
+    """Play the games missing from the run folder's results; return the finished run's status."""
+    run_dir = root / spec.run_dir
+    final = run_dir / shard_name(spec.job_id)
+    results_path = run_dir / RESULTS_FILE
+    run_dir.mkdir(parents=True, exist_ok=True)
+    planned = planned_games(spec)
+    set_aside = None
+    with exclusive_lock(run_dir / "eval.lock", timeout=lock_timeout):
+        try:
+            results = ResultsFile(results_path, planned)
+        except BadResults as exc:
+            set_aside = start_afresh(run_dir, results_path, final, str(exc))
+            results = ResultsFile(results_path, planned)
+        try:
+            if not final.exists() and not restore_published(root, spec, final, set(results.recorded), planned):
+                play_gauntlet(spec, root, final, results, progress, stop)
+        finally:
+            results.close()
+    outputs = tuple(OutputFile(f"{spec.run_dir}/{path.name}", sha256_of(path), path.stat().st_size)
+                    for path in (results_path, final))
+    games = len(planned.indices())
+    result = {"games": games, **({"set_aside": set_aside} if set_aside else {})}
+    return RunStatus(spec.job_id, spec.claim_seq, "done", time.time(), games, games, "", outputs, result)
+
+
+def start_afresh(run_dir: Path, results: Path, final: Path, why: str) -> str:
+    """Set aside what an earlier claim recorded for other games (its plan named another best model, or
+    the file is damaged): the results and the games shard, so that neither mixes into this run's."""
+    aside = run_dir / f"set-aside-{time.time_ns()}"
+    aside.mkdir()
+    for path in [results, final] + [final.with_name(final.name + suffix) for suffix in (".tmp", ".tmp-wal", ".tmp-shm")]:
+        if path.exists():
+            os.replace(path, aside / path.name)
+    return f"{aside.name}: {why[:300]}"
+
+
+def restore_published(root: Path, spec: RunSpec, final: Path, recorded: set[int], planned: PlannedGames) -> bool:
+    """Whether the run's finished shard was put back from where a publish on this machine moved it
+    before stopping short of registering it (every game is in the results then): the outputs are
+    whole again without playing a game twice."""
+    published = root / published_shard(spec.config_key, spec.job_id)
+    if recorded != planned.indices() or final.with_name(final.name + ".tmp").exists() or not published.is_file():
+        return False
+    copy = final.with_name(final.name + ".restored")
+    shutil.copyfile(published, copy)
+    os.replace(copy, final)
+    fsync_dir(final.parent)
+    return True
 
 
 class GauntletProgress:
     """The job's progress: games over all opponents, and the search's moves and evaluations per second."""
 
-    def __init__(self, jctx: JobContext, total: int):
-        self.jctx, self.total, self.started = jctx, total, time.monotonic()
-        self.before, self.done, self.opponent, self.tally = 0, 0, "", None
+    def __init__(self, progress, total: int, done: int):
+        self.progress, self.total, self.done, self.started = progress, total, done, time.monotonic()
+        self.opponent, self.tally = "", None
 
-    def start_block(self, before: int, opponent: str) -> None:
-        self.before, self.done, self.opponent = before, 0, opponent
-
-    def on_game(self, done: int) -> None:
-        self.done = done
+    def on_game(self) -> None:
+        self.done += 1
         self.show()
 
     def on_move(self, tally) -> None:
@@ -108,50 +171,107 @@ class GauntletProgress:
         detail = f"vs {self.opponent[:12]}"
         if self.tally is not None:
             detail += ", " + progress_detail(self.tally, time.monotonic() - self.started)
-        self.jctx.progress(min(self.before + self.done, self.total), self.total, detail)
+        self.progress(min(self.done, self.total), self.total, detail)
 
 
-def play_gauntlet(jctx: JobContext, job: Job, params, candidate: Model, opponents: list[Participant], conn) -> None:
-    """Play (or finish) the games against each opponent, keeping each game in the shard ``conn``."""
-    seats_count = parse_config_key(job.config_key)[1]
-    device = resolve_device(params.device)
-    kept = recorded_indices(conn)
-    progress = GauntletProgress(jctx, len(opponents) * params.games)
+def play_gauntlet(spec: RunSpec, root: Path, final: Path, results: ResultsFile, progress, stop: threading.Event) -> None:
+    """Play (or finish) the games against each opponent into the temporary shard, then name it ``final``."""
+    from ..ai.players import PlayerSpec
+    from .model_choice import net_evaluator
 
-    def keep(record: GameRecord) -> None:
-        if record.index not in kept:  # (kept, then killed before its match was recorded: played again)
-            write_game(conn, record, now())
-            kept.add(record.index)
+    params = with_procs_resolved(spec.params)
+    device = resolve_device(params["device"])
+    paths = {item.path: item for item in spec.inputs}
+    models = {name: input_path(root, paths[path]) for name, path in params["models"].items()}
+    planned = planned_games(spec)
+    conn = open_eval_shard(spec, final)
+    try:
+        kept = recorded_indices(conn)
+        shown = GauntletProgress(progress, len(planned.indices()), len(results.recorded))
 
-    for block, opponent in enumerate(opponents):
-        seats = [Participant(candidate.id, candidate)] + [opponent] * (seats_count - 1)
-        progress.start_block(block * params.games, opponent.name)
-        play_block(jctx, job, block, seats, params.games, seed=params.seed, simulations=params.sims,
-                   parallel=params.parallel, device=device, procs=params.procs, on_game=progress.on_game,
-                   on_move=progress.on_move, keep_game=keep)
+        def keep(game: PlayedGame) -> None:
+            if stop.is_set():
+                raise UserError(f"eval job {spec.job_id} lost its claim; stopping (recorded games are kept)")
+            if game.game_index not in kept:  # (kept, then killed before its result was appended: played again)
+                write_game(conn, game.record, now())
+                kept.add(game.game_index)
+            results.append(game)
+            shown.on_game()
+
+        def seat(name: str) -> PlayerSpec:
+            # Named as matches name it, so that game records and matches agree on who sat where.
+            return PlayerSpec(name, "search", params["sims"], name) if name in models else PlayerSpec(name, name)
+
+        for block, opponent in enumerate(planned.blocks):
+            shown.opponent = opponent
+            seats = [seat(planned.candidate)] + [seat(opponent)] * (planned.seats - 1)
+            # A game in the results but not in the shard (a damaged shard started afresh) is played again
+            # for the shard; its result is not appended twice.
+            play_block_games(spec.config_key, block, seats, params["games"], done=kept & set(results.recorded),
+                             seed=params["seed"], parallel=params["parallel"], procs=params["procs"],
+                             load=lambda name: net_evaluator(models[name], spec.config_key, device),
+                             gumbel=params["gumbel"], opening_plies=params["opening_plies"], on_game=keep,
+                             on_move=shown.on_move, record=True)
+    except BaseException:
+        conn.close()
+        raise
+    finish_shard(conn)
+    os.replace(final.with_name(final.name + ".tmp"), final)
+    fsync_dir(final.parent)
 
 
-def eval_shard_path(jctx: JobContext, job: Job) -> Path:
-    return jctx.home.data_dir("games") / job.config_key / f"eval-job{job.id}.db"
-
-
-def open_eval_shard(job: Job, final: Path, seed: int):
+def open_eval_shard(spec: RunSpec, final: Path):
     """The evaluation's games shard, resumed where a killed run of the job left it: its games become
     training data like selfplay's (the moves of baseline players are kept, but not as search targets)."""
     from ..ai.encoding import ENCODER_VERSION, encoder_for
 
-    meta = {"config_key": job.config_key, "encoder_version": ENCODER_VERSION,
-            "policy_size": encoder_for(job.config_key).policy_size, "job_id": job.id, "seed": seed}
+    meta = {"config_key": spec.config_key, "encoder_version": ENCODER_VERSION,
+            "policy_size": encoder_for(spec.config_key).policy_size, "job_id": spec.job_id, "seed": spec.params["seed"]}
     return open_temporary_shard(final.with_name(final.name + ".tmp"), meta)[0]
 
 
-def publish_eval(jctx: JobContext, job: Job, candidate: Model, opponents: list[Participant]) -> dict:
-    from ..ai.gate import scores_against, summary
+def publish_eval(context, job: Job, worker: str, spec: RunSpec, status: RunStatus, *, host: str = "local") -> dict:
+    """Check the results against the plan, move the shard to ``games/<config>/``, then in one transaction
+    (under the job's fence) append the games not yet in ``matches``, register the shard and write
+    ``eval_completed``."""
+    import sqlite3
 
-    games = [Game(m.players, m.ranks) for m in matches_for(jctx.context.store, job.config_key, job.id)]
-    scores = {o.name: summary(scores_against(games, candidate.id, o.name)) for o in opponents}
-    with jctx.context.store.write() as db:
-        check_held_in(db, job.id, jctx.worker, job.claim_seq)
-        append_event(db, "eval_completed", {"model_id": candidate.id, "games": len(games), "scores": scores},
+    from ..ai.gate import scores_against, summary
+    from ..ai.ratings import Game
+    from ..runner.publish import OutputRefused, settle_output, verified_output
+
+    names = {Path(output.path).name: output for output in status.outputs}
+    if set(names) != {RESULTS_FILE, shard_name(job.id)} or len(status.outputs) != 2:
+        raise OutputRefused(f"eval job {job.id}: outputs {', '.join(sorted(names))[:200]} are not its results "
+                            "file and games shard")
+    planned = planned_games(spec)
+    root = context.home.root
+    try:
+        games = read_results(verified_output(root, names[RESULTS_FILE]), planned)
+    except BadResults as exc:
+        raise OutputRefused(str(exc)) from None
+    output = names[shard_name(job.id)]
+    relative = published_shard(job.config_key, job.id)
+    shard = settle_output(root, output, relative)
+    conn = sqlite3.connect(f"file:{shard}?mode=ro", uri=True)
+    try:
+        shard_games, moves = count_games(conn)
+    except sqlite3.DatabaseError as exc:
+        raise OutputRefused(f"eval job {job.id}: its games shard cannot be read ({exc})") from None
+    finally:
+        conn.close()
+    played = [Game(g.players, g.ranks) for g in games]
+    scores = {name: summary(scores_against(played, planned.candidate, name)) for name in planned.blocks}
+    with context.store.write() as db:
+        check_held_in(db, job.id, worker, job.claim_seq)
+        for game in games:
+            record_match_in(db, config_key=job.config_key, job_id=job.id, game_index=game.game_index,
+                            players=list(game.players), ranks=list(game.ranks), seed=game.seed,
+                            simulations=spec.params["sims"], moves=game.moves, status=game.status)
+        registered = register_games_shard_in(db, job, relative, output.sha256, output.bytes, shard_games, moves,
+                                             host=host)
+        append_event(db, "eval_completed", {"model_id": planned.candidate, "games": len(games), "scores": scores},
                      config_key=job.config_key, job_id=job.id, dedup_key=f"eval_completed:{job.id}")
-    return {"model_id": candidate.id, "games": len(games), "scores": scores}
+    aside = status.result.get("set_aside")
+    return {"model_id": planned.candidate, "games": len(games), "scores": scores, "games_shard": registered,
+            **({"set_aside": aside[:400]} if isinstance(aside, str) else {})}

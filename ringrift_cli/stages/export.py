@@ -1,142 +1,160 @@
 """The export stage: turn games not yet exported into validated NPZ training shards.
 
-For each registered games shard of the config that no NPZ lists as an
-input: check its sha256 and replay every game through the engine. A shard
-that fails either is quarantined (set aside for good, with an
-``artifact_flagged`` event) and the export goes on with the others: training
-on a game the engine disagrees with would poison the model, and one bad
-shard must not stop the loop. Then each position is encoded from the side to
-move, with the search's visit distribution and the game's per-seat result
-as targets. Shards are written to a temporary name, validated by reading
-them back, renamed, and registered with their inputs in one transaction,
-each with an ``npz_exported`` event. A second export with no new games does
-nothing.
+plan (controller): the registered games shards of the config that no NPZ lists as an input, each
+named with its sha256 (one whose file is missing or changed is set aside here), and every setting
+the samples depend on. run (anywhere, files only): each shard is checked against its sha256 and
+every game replayed through the engine; a shard that fails either is set aside (training on a game
+the engine disagrees with would poison the model, and one bad shard must not stop the loop). Each
+position becomes a sample (``export_samples``); the NPZ shards are written under ``runs/<job>/``,
+read back and validated. publish (controller): the shards move to ``npz/<config>/`` and one
+transaction, under the job's fence, sets aside the refused games shards (``artifact_flagged``) and
+registers each NPZ with its inputs (``npz_exported``), which marks those games exported. A second
+export with no new games does nothing.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
+import re
+import threading
+import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
-
-import numpy as np
 
 from ..errors import UserError
 from ..files import atomic_path, sha256_of
-from ..store.artifacts import (Artifact, artifacts_not_yet_used, flag_artifact_in, register_artifact_in,
-                               still_pending_in)
+from ..runner.spec import InputFile, RunSpec
+from ..runner.status import OutputFile, RunStatus
+from ..store.artifacts import (artifacts_not_yet_used, flag_artifact_in, get_artifact, list_artifacts,
+                               register_artifact_in, still_pending_in)
 from ..store.db import now
 from ..store.events import append_event
-from ..store.game_records import GameRecord, ShardFormatError, read_games
 from ..store.queue import Job, check_held_in
+from .export_samples import GamesInput, SampleBuffer, SampleTargets, SetAside, add_game_samples, readable_games, \
+    shard_arrays
 from .handlers import JobContext
 from .params import export_params
 
-
-@dataclass
-class SampleBuffer:
-    """Samples collected so far, and which games (by artifact) they came from."""
-
-    features: list = field(default_factory=list)
-    globals: list = field(default_factory=list)
-    policy_indices: list = field(default_factory=list)
-    policy_probs: list = field(default_factory=list)
-    values: list = field(default_factory=list)
-    game_ids: list = field(default_factory=list)
-    move_numbers: list = field(default_factory=list)
-    searched: list = field(default_factory=list)
-    policy_weight: list = field(default_factory=list)
-    games: dict = field(default_factory=dict)  # artifact id -> [first game id, last game id, count]
-
-    def __len__(self) -> int:
-        return len(self.features)
-
-
-@dataclass
-class ExportPlan:
-    """What an export run decided about each pending games shard."""
-
-    used: list[int] = field(default_factory=list)  # artifact ids whose games went into shards
-    flagged: list[tuple[Artifact, str, str]] = field(default_factory=list)  # (artifact, flag, reason)
+FLAGS = ("quarantined", "other_encoder", "no_samples")
+CHANGED = "missing or does not match its registered sha256"
 
 
 def export_handler(job: Job, jctx: JobContext) -> dict:
+    spec = plan_export(jctx.context, job)
+    status = run_export(spec, jctx.home.root, jctx.progress, jctx.lease_lost)
+    return publish_export(jctx.context, job, jctx.worker, spec, status)
+
+
+def plan_export(context, job: Job) -> RunSpec:
+    """The pending games shards (those whose file no longer matches are set aside at publish) and
+    the settings the samples depend on, resolved."""
+    from ..ai.encoding import ENCODER_VERSION, encoder_for
+    from ..verify import artifact_problem
+
+    params = export_params(job.params, context.setting)
+    remove_orphan_shards(context, job, now())
+    shards, inputs, flagged = [], [], []
+    for artifact in artifacts_not_yet_used(context.store, job.config_key, "games", by_kind="npz"):
+        if artifact_problem(context.home.root, artifact) is not None:
+            flagged.append({"artifact_id": artifact.id, "flag": "quarantined", "reason": CHANGED})
+            continue
+        shards.append({"artifact_id": artifact.id, "path": artifact.path})
+        inputs.append(InputFile("games", artifact.path, artifact.sha256))
+    values = {"max_samples": params.max_samples, "min_game_moves": params.min_game_moves,
+              "forced_policy_weight": context.setting("export.forced_policy_weight"),
+              "value_blend": context.setting("export.value_blend"),
+              "max_shard_bytes": context.setting("export.max_shard_mb") * 2**20,
+              "encoder_version": ENCODER_VERSION, "policy_size": encoder_for(job.config_key).policy_size,
+              "shards": shards}
+    return RunSpec(job.id, job.claim_seq, "export", job.config_key, values, tuple(inputs), {"set_aside": flagged})
+
+
+def run_export(spec: RunSpec, root: Path, progress, stop: threading.Event) -> RunStatus:
+    """Read the spec's games shards alone and leave the NPZ shards under ``runs/<job>/``."""
     from ..ai.encoding import ENCODER_VERSION, encoder_for
 
-    params = export_params(job, jctx)
-    max_samples, min_moves = params.max_samples, params.min_game_moves
-    remove_orphan_shards(jctx, job, now())
-    targets = SampleTargets(jctx.context.setting("export.forced_policy_weight"),
-                            jctx.context.setting("export.value_blend"))
-    pending = artifacts_not_yet_used(jctx.context.store, job.config_key, "games", by_kind="npz")
-    encoding = encoder_for(job.config_key)
+    params = spec.params
+    encoding = encoder_for(spec.config_key)
+    if (params["encoder_version"], params["policy_size"]) != (ENCODER_VERSION, encoding.policy_size):
+        raise UserError(f"export job {spec.job_id} was planned for encoder {params['encoder_version']}; "
+                        f"this ringrift encodes with {ENCODER_VERSION}")
+    run_dir = root / spec.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for old in run_dir.glob("export-job*.npz*"):  # an earlier claim's shards: this run writes its own
+        old.unlink()
+    shas = {item.path: item.sha256 for item in spec.inputs}
+    shards = [GamesInput(s["artifact_id"], root / s["path"], shas[s["path"]]) for s in params["shards"]]
+    targets = SampleTargets(params["forced_policy_weight"], params["value_blend"])
     # The features dominate a shard's memory (60 kB a sample on the 25x25 board).
     sample_bytes = 4 * encoding.planes * encoding.height * encoding.width
-    max_bytes = jctx.context.setting("export.max_shard_mb") * 2**20
-    written: list[tuple[Path, dict, tuple[int, ...], int]] = []
-    buffer, inputs, plan = SampleBuffer(), [], ExportPlan()
-    for number, artifact in enumerate(pending):
-        jctx.progress(number, len(pending), artifact.path)
-        if jctx.lease_lost.is_set():
-            raise UserError(f"export job {job.id} lost its claim; stopping")
-        games = readable_games(jctx, artifact, job.config_key, ENCODER_VERSION, plan)
+    written: list[tuple[Path, dict]] = []
+    buffer, inputs, used, flagged = SampleBuffer(), [], [], []
+
+    def write() -> None:
+        written.append(write_npz(spec, run_dir, buffer, len(written), inputs))
+
+    for number, shard in enumerate(shards):
+        progress(number, len(shards), shard.path.name)
+        if stop.is_set():
+            raise UserError(f"export job {spec.job_id} lost its claim; stopping")
+        games = readable_games(shard, spec.config_key, ENCODER_VERSION, flagged)
         if games is None:
             continue
+        min_moves = params["min_game_moves"]
         exportable = [g for g in games if g.status == "completed" and len(g.moves) >= min_moves]
         if not exportable:
-            plan.flagged.append((artifact, "no_samples", f"no completed game of {min_moves} moves or more"))
+            flagged.append(SetAside(shard.artifact_id, "no_samples", f"no completed game of {min_moves} moves or more"))
             continue
-        plan.used.append(artifact.id)
-        inputs.append(artifact.id)
+        used.append(shard.artifact_id)
+        inputs.append(shard.artifact_id)
         for game in exportable:
             # Shards end at game boundaries; only a single game longer than a cap exceeds it.
-            if len(buffer) and (len(buffer) + len(game.moves) > max_samples
-                                or (len(buffer) + len(game.moves)) * sample_bytes > max_bytes):
-                written.append(write_npz(jctx, job, buffer, len(written), encoding.policy_size, inputs))
-                buffer, inputs = SampleBuffer(), [artifact.id]
-            add_game_samples(buffer, artifact, game, targets)
+            if len(buffer) and (len(buffer) + len(game.moves) > params["max_samples"]
+                                or (len(buffer) + len(game.moves)) * sample_bytes > params["max_shard_bytes"]):
+                write()
+                buffer, inputs = SampleBuffer(), [shard.artifact_id]
+            add_game_samples(buffer, shard.artifact_id, game, targets)
     if len(buffer):
-        written.append(write_npz(jctx, job, buffer, len(written), encoding.policy_size, inputs))
-    jctx.progress(len(pending), len(pending), "registering")
-    results = register_npz(jctx, job, written, plan)
-    return {"shards": results, "games_shards_read": len(plan.used), "samples": sum(r["samples"] for r in results),
-            "set_aside": [{"path": a.path, "flag": flag, "reason": reason} for a, flag, reason in plan.flagged]}
+        write()
+    progress(len(shards), len(shards), "written")
+    outputs = tuple(OutputFile(f"{spec.run_dir}/{path.name}", sha256_of(path), path.stat().st_size)
+                    for path, _ in written)
+    result = {"used": used, "set_aside": [asdict(item) for item in flagged],
+              "shards": [{"samples": meta["samples"], "games": meta["games"], "inputs": meta["inputs"]}
+                         for _, meta in written]}
+    return RunStatus(spec.job_id, spec.claim_seq, "done", time.time(), len(shards), len(shards), "", outputs, result)
 
 
-def readable_games(jctx: JobContext, artifact: Artifact, config_key: str, encoder_version: int,
-                   plan: ExportPlan) -> list[GameRecord] | None:
-    """The shard's games if it is intact, of our encoder, and every completed game replays to its
-    recorded end; otherwise None, with the reason added to ``plan.flagged``."""
-    path = jctx.home.root / artifact.path
-    if not path.is_file() or sha256_of(path) != artifact.sha256:
-        plan.flagged.append((artifact, "quarantined", "missing or does not match its registered sha256"))
-        return None
-    try:
-        meta, games = read_games(path)
-    except Exception as exc:  # any content the reader cannot make sense of: set aside, never retried
-        reason = str(exc) if isinstance(exc, ShardFormatError) else f"unreadable content: {type(exc).__name__}: {exc}"
-        plan.flagged.append((artifact, "quarantined", reason[:300]))
-        return None
-    if meta.get("config_key") != config_key:
-        plan.flagged.append((artifact, "quarantined", f"holds {meta.get('config_key')} games, not {config_key}"))
-        return None
-    if meta.get("encoder_version") != encoder_version:
-        # Its visit distributions are over another policy layout: never mixed in, kept for the record.
-        plan.flagged.append((artifact, "other_encoder", f"recorded with encoder {meta.get('encoder_version')}"))
-        return None
-    for game in games:
-        try:
-            mismatch = replay_mismatch(game)
-        except Exception as exc:  # e.g. an initial state the engine cannot load
-            mismatch = f"cannot be replayed: {type(exc).__name__}: {str(exc)[:200]}"
-        if mismatch is not None:
-            plan.flagged.append((artifact, "quarantined", f"game {game.id}: {mismatch}"))
-            return None
-    return games
+def write_npz(spec: RunSpec, run_dir: Path, buffer: SampleBuffer, number: int,
+              inputs: list[int]) -> tuple[Path, dict]:
+    """Write, read back and validate, then rename one shard; return (path, what publish registers).
+
+    Empties ``buffer`` once its arrays are built, so a shard is held in memory about twice
+    (lists, then arrays) rather than three times (plus the read-back).
+    """
+    from ..ai.samples import SampleShard, read_shard, write_shard
+
+    params = spec.params
+    path = run_dir / f"export-job{spec.job_id}-{number:03d}.npz"
+    games = {str(k): v for k, v in buffer.games.items()}
+    meta = npz_meta(spec.config_key, params["encoder_version"], params["policy_size"], games, len(buffer),
+                    spec.job_id)
+    arrays = shard_arrays(buffer)
+    buffer.__init__()
+    with atomic_path(path) as tmp:
+        write_shard(tmp, SampleShard(arrays, meta))
+        del arrays
+        read_shard(tmp, encoder_version=params["encoder_version"], policy_size=params["policy_size"])
+    return path, {"samples": meta["samples"], "games": games, "inputs": list(dict.fromkeys(inputs))}
 
 
-def remove_orphan_shards(jctx: JobContext, job: Job, at: float) -> None:
-    """Delete NPZ files an export left unregistered when it was killed between writing and
+def npz_meta(config_key: str, encoder_version: int, policy_size: int, games: dict, samples: int, job_id: int) -> dict:
+    """What an NPZ shard says of itself, in the file and in its registration alike."""
+    return {"config_key": config_key, "encoder_version": encoder_version, "policy_size": policy_size,
+            "games": games, "samples": samples, "job_id": job_id}
+
+
+def remove_orphan_shards(context, job: Job, at: float) -> None:
+    """Delete NPZ files a publish left unregistered when it was killed between moving and
     registering them: their games are still pending and would be exported twice. A file of an
     export that may still be running (claimed, lease not over) is left to it."""
     import re
@@ -144,15 +162,15 @@ def remove_orphan_shards(jctx: JobContext, job: Job, at: float) -> None:
     from ..store.artifacts import list_artifacts
     from ..store.queue import JobNotFound, get_job
 
-    folder = jctx.home.data_dir("npz") / job.config_key
-    registered = {a.path for a in list_artifacts(jctx.context.store, job.config_key, "npz")}
+    folder = context.home.data_dir("npz") / job.config_key
+    registered = {a.path for a in list_artifacts(context.store, job.config_key, "npz")}
     for path in sorted(folder.glob("export-job*.npz*")) if folder.is_dir() else []:
         owner = re.match(r"export-job(\d+)-\d+\.npz(\.tmp)?$", path.name)
-        if owner is None or str(path.relative_to(jctx.home.root)) in registered:
+        if owner is None or str(path.relative_to(context.home.root)) in registered:
             continue
         if int(owner.group(1)) != job.id:
             try:
-                other = get_job(jctx.context.store, int(owner.group(1)))
+                other = get_job(context.store, int(owner.group(1)))
                 if other.status == "claimed" and (other.lease_until or 0) > at:
                     continue
             except JobNotFound:
@@ -160,128 +178,113 @@ def remove_orphan_shards(jctx: JobContext, job: Job, at: float) -> None:
         path.unlink(missing_ok=True)
 
 
-def replay_mismatch(game: GameRecord) -> str | None:
-    """Why ``game`` does not replay to its recorded end, or None if it does."""
-    from ..game import apply_move_inplace, move_from_json, state_from_json
-
-    state = state_from_json(game.initial_state)
-    for record in game.moves:
-        if record.player != state.current:
-            return f"ply {record.ply}: recorded player {record.player}, the engine says {state.current} is to move"
-        try:
-            apply_move_inplace(state, move_from_json(record.move, state.board), validate=True, undo=False)
-        except Exception as exc:  # any engine complaint means the record is not ours to trust
-            return f"ply {record.ply}: recorded move is illegal ({exc})"
-    if f"{state.state_hash():016x}" != game.final_hash:
-        return "the replay does not reach the recorded final position"
-    if state.is_over() != (game.status == "completed"):
-        return f"recorded as {game.status} but the replay {'ends' if state.is_over() else 'does not end'} the game"
-    return None
+@dataclass(frozen=True)
+class NpzShard:
+    output: OutputFile
+    samples: int
+    games: dict  # artifact id (text) -> [first game id, last game id, count]
+    inputs: tuple[int, ...]
 
 
 @dataclass(frozen=True)
-class SampleTargets:
-    """How targets are built: the policy weight of a forced move, the search value's share of the value."""
-
-    forced_policy_weight: float = 0.0
-    value_blend: float = 0.0
-
-
-def add_game_samples(buffer: SampleBuffer, artifact: Artifact, game: GameRecord,
-                     targets: SampleTargets = SampleTargets()) -> None:
-    """Append one sample per recorded move of a game that ``replay_mismatch`` accepted."""
-    from ..ai.encoding import encode_state
-    from ..game import apply_move_inplace, move_from_json, state_from_json
-
-    state = state_from_json(game.initial_state)
-    n = state.n
-    for record in game.moves:
-        planes, globals_ = encode_state(state)
-        buffer.features.append(planes)
-        buffer.globals.append(globals_)
-        buffer.policy_indices.append(np.asarray(record.policy_indices, dtype=np.int32))
-        buffer.policy_probs.append(np.asarray(record.policy_probs, dtype=np.float32))
-        mover = state.current
-        values = game.values
-        if record.searched and record.search_values and targets.value_blend:
-            share = targets.value_blend
-            values = [(1 - share) * v + share * s for v, s in zip(game.values, record.search_values)]
-        buffer.values.append([values[(mover - 1 + k) % n] for k in range(n)])
-        buffer.searched.append(record.searched)
-        buffer.policy_weight.append(1.0 if record.searched else targets.forced_policy_weight)
-        buffer.game_ids.append((artifact.id << 32) | game.id)
-        buffer.move_numbers.append(record.ply)
-        apply_move_inplace(state, move_from_json(record.move, state.board), validate=False, undo=False)
-    span = buffer.games.setdefault(artifact.id, [game.id, game.id, 0])
-    span[0], span[1] = min(span[0], game.id), max(span[1], game.id)
-    span[2] += 1
+class ExportOutcome:
+    used: tuple[int, ...]
+    set_aside: tuple[SetAside, ...]
+    shards: tuple[NpzShard, ...]
 
 
-def shard_arrays(buffer: SampleBuffer) -> dict[str, np.ndarray]:
-    sizes = [len(indices) for indices in buffer.policy_indices]
-    return {
-        "features": np.stack(buffer.features, dtype=np.float32),
-        "globals": np.stack(buffer.globals, dtype=np.float32),
-        "policy_offsets": np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
-        "policy_indices": np.concatenate(buffer.policy_indices).astype(np.int32),
-        "policy_probs": np.concatenate(buffer.policy_probs).astype(np.float32),
-        "values": np.asarray(buffer.values, dtype=np.float32),
-        "game_ids": np.asarray(buffer.game_ids, dtype=np.int64),
-        "move_numbers": np.asarray(buffer.move_numbers, dtype=np.int32),
-        "searched": np.asarray(buffer.searched, dtype=np.bool_),
-        "policy_weight": np.asarray(buffer.policy_weight, dtype=np.float32),
-    }
+def export_outcome(spec: RunSpec, status: RunStatus) -> ExportOutcome:
+    """The run's result (which a host wrote: untrusted), checked against the plan: every games shard it
+    names was planned, every NPZ it describes is one of its outputs. OutputRefused otherwise."""
+    from ..runner.publish import OutputRefused
+
+    planned = {s["artifact_id"] for s in spec.params["shards"]}
+    result = status.result
+
+    def ids(values, what: str) -> tuple[int, ...]:
+        if not isinstance(values, list) or any(type(v) is not int or v not in planned for v in values):
+            raise OutputRefused(f"export job {spec.job_id}: {what} names games shards it was not given")
+        return tuple(values)
+
+    try:
+        used = ids(result["used"], "used")
+        set_aside = tuple(SetAside(item["artifact_id"], item["flag"], str(item["reason"])[:300])
+                          for item in result["set_aside"])
+        ids([item.artifact_id for item in set_aside], "set_aside")
+        if any(item.flag not in FLAGS for item in set_aside):
+            raise OutputRefused(f"export job {spec.job_id}: a games shard set aside with an unknown flag")
+        described = result["shards"]
+        if not isinstance(described, list) or len(described) != len(status.outputs):
+            raise OutputRefused(f"export job {spec.job_id}: {len(status.outputs)} outputs, "
+                                f"{len(described) if isinstance(described, list) else 'no'} shards described")
+        shards = []
+        for output, item in zip(status.outputs, described):
+            if not re.fullmatch(rf"export-job{spec.job_id}-\d{{3}}\.npz", Path(output.path).name):
+                raise OutputRefused(f"export job {spec.job_id}: output {output.path} is not one of its NPZ shards")
+            games = item["games"]
+            if type(item["samples"]) is not int or item["samples"] < 1 or not isinstance(games, dict) or any(
+                    not key.isdigit() or int(key) not in planned or not isinstance(span, list) or len(span) != 3
+                    or any(type(v) is not int for v in span) for key, span in games.items()):
+                raise OutputRefused(f"export job {spec.job_id}: shard {output.path} is not described by its samples "
+                                    "and games")
+            shards.append(NpzShard(output, item["samples"], games, ids(item["inputs"], "a shard's inputs")))
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise OutputRefused(f"export job {spec.job_id}: its result is not an export's ({exc})") from None
+    return ExportOutcome(used, set_aside, tuple(shards))
 
 
-def write_npz(jctx: JobContext, job: Job, buffer: SampleBuffer, number: int, policy_size: int,
-              inputs: list[int]) -> tuple[Path, dict, tuple[int, ...], int]:
-    """Write, read back and validate, then rename one shard; return (path, meta, inputs, samples).
+def publish_export(context, job: Job, worker: str, spec: RunSpec, status: RunStatus, *, host: str = "local") -> dict:
+    """Move the NPZ shards to ``npz/<config>/`` and register them, with the games shards set aside, in
+    one transaction: only while ``worker`` still holds the job, and only if no other export consumed
+    the same games meanwhile (then this run's shards are deleted and nothing is registered)."""
+    from ..runner.publish import settle_output
 
-    Empties ``buffer`` once its arrays are built, so a shard is held in memory about twice
-    (lists, then arrays) rather than three times (plus the read-back).
-    """
-    from ..ai.encoding import ENCODER_VERSION
-    from ..ai.samples import SampleShard, read_shard, write_shard
-
-    path = jctx.home.data_dir("npz") / job.config_key / f"export-job{job.id}-{number:03d}.npz"
-    samples = len(buffer)
-    meta = {"config_key": job.config_key, "encoder_version": ENCODER_VERSION, "policy_size": policy_size,
-            "games": {str(k): v for k, v in buffer.games.items()}, "samples": samples, "job_id": job.id}
-    arrays = shard_arrays(buffer)
-    buffer.__init__()
-    with atomic_path(path) as tmp:
-        write_shard(tmp, SampleShard(arrays, meta))
-        del arrays
-        read_shard(tmp, encoder_version=ENCODER_VERSION, policy_size=policy_size)
-    return path, meta, tuple(dict.fromkeys(inputs)), samples
-
-
-def register_npz(jctx: JobContext, job: Job, written, plan: ExportPlan) -> list[dict]:
-    """Register every shard of this export, and the shards set aside, in one transaction.
-
-    Only while this worker still holds the job, and only if no other export consumed the same
-    games meanwhile (then this run's shards are deleted and nothing is registered).
-    """
-    digests = [sha256_of(path) for path, *_ in written]  # before the transaction: it holds the write lock
+    outcome = export_outcome(spec, status)
+    planned = [SetAside(**item) for item in (spec.meta or {}).get("set_aside", [])]
+    flagged = planned + list(outcome.set_aside)
+    root = context.home.root
+    settled = [settle_output(root, s.output, f"npz/{job.config_key}/{Path(s.output.path).name}")
+               for s in outcome.shards]
+    relatives = [str(path.relative_to(root)) for path in settled]
     results = []
-    with jctx.context.store.write() as db:
-        check_held_in(db, job.id, jctx.worker, job.claim_seq)
-        considered = plan.used + [artifact.id for artifact, _, _ in plan.flagged]
-        if not still_pending_in(db, considered, by_kind="npz"):
-            for path, *_ in written:
-                path.unlink(missing_ok=True)
-            return []
-        for artifact, flag, reason in plan.flagged:
-            flag_artifact_in(db, artifact, flag, reason, job.id)
-        for (path, meta, inputs, samples), digest in zip(written, digests):
-            relative = str(path.relative_to(jctx.home.root))
-            artifact, created = register_artifact_in(
-                db, kind="npz", config_key=job.config_key, path=relative, sha256=digest,
-                size=os.path.getsize(path), meta=meta, job_id=job.id, inputs=inputs)
-            if created:
-                append_event(db, "npz_exported",
-                             {"artifact_id": artifact.id, "path": relative, "samples": samples,
-                              "games": sum(span[2] for span in meta["games"].values()), "inputs": list(inputs)},
-                             config_key=job.config_key, job_id=job.id, dedup_key=f"npz_exported:{artifact.id}")
-            results.append({"artifact_id": artifact.id, "path": relative, "sha256": digest, "samples": samples})
-    return results
+    with context.store.write() as db:
+        check_held_in(db, job.id, worker, job.claim_seq)
+        if not still_pending_in(db, list(outcome.used) + [item.artifact_id for item in flagged], by_kind="npz"):
+            mine = {a.path: a for a in list_artifacts(context.store, job.config_key, "npz") if a.job_id == job.id}
+            if relatives and all(relative in mine for relative in relatives):  # an earlier publish of this run
+                return published_result(outcome, [mine[relative] for relative in relatives])
+            for path, relative in zip(settled, relatives):
+                if relative not in mine:
+                    path.unlink(missing_ok=True)
+            return {"shards": [], "games_shards_read": 0, "samples": 0, "set_aside": []}
+        for item in flagged:
+            flag_artifact_in(db, get_artifact(context.store, item.artifact_id), item.flag, item.reason, job.id)
+        for shard, relative in zip(outcome.shards, relatives):
+            results.append(register_npz_in(db, job, shard, relative, host))
+    return {"shards": results, "games_shards_read": len(outcome.used), "samples": sum(r["samples"] for r in results),
+            "set_aside": [{"path": get_artifact(context.store, item.artifact_id).path, "flag": item.flag,
+                           "reason": item.reason} for item in flagged]}
+
+
+def published_result(outcome: ExportOutcome, artifacts) -> dict:
+    """The result of a publish that registered these shards already (its job was not completed then)."""
+    shards = [{"artifact_id": a.id, "path": a.path, "sha256": a.sha256, "samples": s.samples}
+              for a, s in zip(artifacts, outcome.shards)]
+    return {"shards": shards, "games_shards_read": len(outcome.used), "samples": sum(s["samples"] for s in shards),
+            "set_aside": []}
+
+
+def register_npz_in(db, job: Job, shard: NpzShard, relative: str, host: str) -> dict:
+    from ..ai.encoding import ENCODER_VERSION, encoder_for
+
+    meta = npz_meta(job.config_key, ENCODER_VERSION, encoder_for(job.config_key).policy_size, shard.games,
+                    shard.samples, job.id)
+    artifact, created = register_artifact_in(
+        db, kind="npz", config_key=job.config_key, path=relative, sha256=shard.output.sha256,
+        size=shard.output.bytes, meta=meta, job_id=job.id, inputs=shard.inputs, host=host)
+    if created:
+        append_event(db, "npz_exported",
+                     {"artifact_id": artifact.id, "path": relative, "samples": shard.samples,
+                      "games": sum(span[2] for span in shard.games.values()), "inputs": list(shard.inputs)},
+                     config_key=job.config_key, job_id=job.id, dedup_key=f"npz_exported:{artifact.id}")
+    return {"artifact_id": artifact.id, "path": relative, "sha256": shard.output.sha256, "samples": shard.samples}

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..store.queue import Job
-from .handlers import JobContext
 from .param_schema import resolve_params
 
 
@@ -29,8 +28,8 @@ class ExportParams:
     min_game_moves: int
 
 
-def export_params(job: Job, jctx: JobContext) -> ExportParams:
-    return ExportParams(**resolve_params("export", job.params, jctx.context.setting))
+def export_params(params: dict, setting) -> ExportParams:
+    return ExportParams(**resolve_params("export", params, setting))
 
 
 def job_values(kind: str, params: dict, setting, job: Job | None) -> dict:

@@ -11,6 +11,12 @@ partial unique index keeps one best per config, and the switch only happens
 if the best is still the one the gate tested against); on fail the
 candidate is rejected with its reason. Either way an event records the
 evidence.
+
+Unlike the other stages, promote is not split into plan, run and publish and
+is never dispatched to a host (it is not in ``runner.spec.RUN_KINDS``): the
+gate decides after every game from all the config's recorded matches, and
+the switch of the best model must see the registry as it is, so the whole
+stage runs on the controller, next to the state file.
 """
 
 from __future__ import annotations

@@ -209,15 +209,21 @@ def publish_selfplay(context, job: Job, worker: str, spec: RunSpec, status: RunS
 
 def register_games_shard(context, job: Job, worker: str, relative: str, sha256: str, size: int, games: int,
                          moves: int, *, host: str = "local") -> dict:
-    """Register a finished games shard of ``job`` with one ``games_recorded`` event (a rerun registers
-    nothing new), only while ``worker`` still holds the job's claim."""
+    """Register a finished games shard of ``job`` (a rerun registers nothing new), only while ``worker``
+    still holds the job's claim."""
     with context.store.write() as db:
         check_held_in(db, job.id, worker, job.claim_seq)
-        artifact, created = register_artifact_in(
-            db, kind="games", config_key=job.config_key, path=relative, sha256=sha256, size=size,
-            meta={"games": games, "moves": moves}, job_id=job.id, host=host)
-        if created:
-            append_event(db, "games_recorded",
-                         {"artifact_id": artifact.id, "path": relative, "games": games, "moves": moves},
-                         config_key=job.config_key, job_id=job.id, dedup_key=f"games_recorded:{artifact.id}")
+        return register_games_shard_in(db, job, relative, sha256, size, games, moves, host=host)
+
+
+def register_games_shard_in(db, job: Job, relative: str, sha256: str, size: int, games: int, moves: int, *,
+                            host: str = "local") -> dict:
+    """Inside the caller's transaction: the shard's artifact, with one ``games_recorded`` event."""
+    artifact, created = register_artifact_in(
+        db, kind="games", config_key=job.config_key, path=relative, sha256=sha256, size=size,
+        meta={"games": games, "moves": moves}, job_id=job.id, host=host)
+    if created:
+        append_event(db, "games_recorded",
+                     {"artifact_id": artifact.id, "path": relative, "games": games, "moves": moves},
+                     config_key=job.config_key, job_id=job.id, dedup_key=f"games_recorded:{artifact.id}")
     return {"artifact_id": artifact.id, "path": relative, "sha256": sha256, "games": games, "moves": moves}

@@ -34,6 +34,39 @@ def test_an_empty_hosts_file_means_this_machine_through_the_same_protocol(home):
     assert not (home / "runs" / str(job.id)).exists(), "its run folder was removed once it was collected"
 
 
+def test_the_loops_export_runs_on_this_machine_as_a_host_and_is_published_here(home):
+    import json
+
+    from ringrift_testing import run_cli
+
+    (home / "hosts.yaml").write_text("hosts:\n")
+    made = run_cli("selfplay", "hex8_2p", "--games", "1", "--sims", "2", "--model", "none", "--seed", "4", "--json")
+    assert made.exit_code == 0, made.output
+    games_id = json.loads(made.output)["artifact_id"]
+    with open_context(home) as ctx:
+        store_setting(ctx.store, "loop.selfplay_backlog", 0)
+        store_setting(ctx.store, "loop.export_min_games", 1)
+    deadline, dispatched, exports = time.monotonic() + 120, [], []
+    while time.monotonic() < deadline:
+        with open_context(home) as ctx:
+            dispatched += run_tick(ctx, time.time()).hosts["dispatched"]
+            exports = [job for job in q.list_jobs(ctx.store) if job.kind == "export"]
+            if exports and exports[0].status in ("done", "dead"):
+                break
+        time.sleep(0.3)
+    (job,) = exports
+    assert job.status == "done" and job.claimed_by == "host:local", job.error
+    assert {"job_id": job.id, "host": "local", "kind": "export"} in dispatched
+    with open_context(home) as ctx:
+        (npz,) = ctx.store.read("SELECT id, host, path, sha256 FROM artifacts WHERE kind = 'npz'")
+        inputs = [row[0] for row in ctx.store.read("SELECT input_id FROM artifact_inputs WHERE artifact_id = ?",
+                                                   (npz["id"],))]
+    assert npz["host"] == "local" and npz["path"] == f"npz/hex8_2p/export-job{job.id}-000.npz" and inputs == [games_id]
+    status = json.loads((home / "runs" / str(job.id) / "status.json").read_text())
+    assert status["state"] == "done" and [o["sha256"] for o in status["outputs"]] == [npz["sha256"]]
+    assert job.result["samples"] > 0 and job.result["games_shards_read"] == 1
+
+
 def test_a_halted_loop_starts_nothing_on_hosts(home):
     from ringrift_testing import run_cli
 

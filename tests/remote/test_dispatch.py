@@ -20,7 +20,7 @@ from ringrift_testing import read_rows, run_cli
 
 TINY = {"games": 1, "sims": 2, "parallel": 1, "procs": 1, "model": "none", "seed": 1}
 FAST = {"loop.selfplay_backlog": 0, "loop.selfplay_games": 1, "selfplay.simulations": 2, "queue.lease_seconds": 30,
-        "queue.backoff_base_seconds": 600}
+        "queue.backoff_base_seconds": 600, "eval.games": 2, "eval.simulations": 2, "eval.procs": 1}
 
 
 @pytest.fixture
@@ -119,6 +119,39 @@ def test_a_train_job_is_pushed_with_its_inputs_and_its_model_registered(ssh_lab,
     assert read_rows(lab_home, "SELECT id FROM models") == [{"id": model["sha256"]}]
     assert [i["input_id"] for i in read_rows(lab_home, "SELECT input_id FROM artifact_inputs WHERE artifact_id = ?",
                                         (model["id"],))] == [npz["id"]]
+
+
+@pytest.mark.slow
+def test_the_loops_eval_of_a_candidate_runs_on_a_host_and_its_matches_are_recorded_once(ssh_lab, lab_home):
+    for args in (("selfplay", "hex8_2p", "--games", "2", "--sims", "2", "--model", "none", "--seed", "3"),
+                 ("export", "hex8_2p"),
+                 ("train", "hex8_2p", "--epochs", "1", "--preset", "tiny", "--from", "scratch", "--seed", "2")):
+        made = run_cli(*args, "--json")
+        assert made.exit_code == 0, made.output
+    (model,) = read_rows(lab_home, "SELECT id FROM models")
+
+    def evals() -> list[dict]:
+        return read_rows(lab_home, "SELECT id, status, claimed_by, error, result FROM jobs WHERE kind = 'eval'")
+
+    tick_until(lab_home, lambda: [job["status"] for job in evals()] in (["done"], ["dead"]))
+    (job,) = evals()
+    assert job["status"] == "done" and job["claimed_by"] in ("host:h1", "host:h2"), job["error"]
+    host = job["claimed_by"].removeprefix("host:")
+    matches = read_rows(lab_home, "SELECT game_index, players FROM matches WHERE job_id = ?", (job["id"],))
+    opponents = len(json.loads(job["result"])["scores"])
+    assert sorted(m["game_index"] for m in matches) == sorted(b * 1_000_000 + i for b in range(opponents)
+                                                              for i in range(2))
+    assert all(model["id"] in json.loads(m["players"]) for m in matches)
+    (shard,) = read_rows(lab_home, "SELECT * FROM artifacts WHERE job_id = ?", (job["id"],))
+    assert shard["host"] == host and shard["path"] == f"games/hex8_2p/eval-job{job['id']}.db"
+    assert sha256_of(lab_home / shard["path"]) == shard["sha256"]
+    remote = ssh_lab.home(next(s for s in ssh_lab.servers if s.name == host))
+    (artifact,) = read_rows(lab_home, "SELECT path, sha256 FROM artifacts WHERE kind = 'model'")
+    assert sha256_of(remote / artifact["path"]) == artifact["sha256"], "the candidate was pushed to the host"
+    assert len(read_rows(lab_home, "SELECT id FROM events WHERE type = 'eval_completed'")) == 1
+    report = tick(lab_home)
+    assert len(read_rows(lab_home, "SELECT id FROM matches WHERE job_id = ?", (job["id"],))) == len(matches)
+    assert all(item["kind"] != "promote" for item in report.hosts["dispatched"]), "promote stays on the controller"
 
 
 def test_a_byte_flipped_in_a_remote_output_is_refused_and_not_registered(ssh_lab, lab_home):

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from ringrift_testing import run_cli
+from ringrift_testing import run_cli, run_on_another_root
 from ringrift_cli.ai.encoding import ENCODER_VERSION, encode_state, encoder_for
 from ringrift_cli.ai.samples import ShardError, read_shard
 from ringrift_cli.game import apply_move_inplace, move_from_json, state_from_json
@@ -162,16 +162,19 @@ def test_shards_without_exportable_games_are_not_read_again(ctx, home, recorded)
 
 
 def test_export_that_lost_its_race_registers_nothing(ctx, home, recorded):
-    from ringrift_cli.stages.export import ExportPlan, register_npz
-    from ringrift_cli.stages.handlers import JobContext
+    import threading
 
-    cli_json("export", "square8_2p")  # consumes both games shards
+    from ringrift_cli.stages.export import plan_export, publish_export, run_export
+
     job = q.enqueue_and_claim(ctx.store, q.JobSpec("export", "square8_2p"), "late")
-    stray = home / "npz" / "square8_2p" / "late.npz"
-    stray.write_bytes(b"x")
-    plan = ExportPlan(used=[recorded[0]["artifact_id"]])
-    assert register_npz(JobContext(context=ctx, worker="late"), job, [(stray, {}, (1,), 1)], plan) == []
-    assert not stray.exists() and len(list_artifacts(ctx.store, "square8_2p", "npz")) == 1
+    spec = plan_export(ctx, job)
+    status = run_export(spec, home, lambda done, total, detail: None, threading.Event())
+    assert len(status.outputs) == 1
+    cli_json("export", "square8_2p")  # consumes both games shards meanwhile
+    assert publish_export(ctx, job, "late", spec, status)["shards"] == []
+    assert not (home / status.outputs[0].path).exists()
+    assert not list((home / "npz" / "square8_2p").glob(f"export-job{job.id}-*"))
+    assert len(list_artifacts(ctx.store, "square8_2p", "npz")) == 1
 
 
 def test_samples_are_marked_searched_or_forced_and_forced_ones_weigh_the_setting(ctx, home, recorded):
@@ -219,3 +222,50 @@ def test_shard_with_out_of_range_policy_weights_is_refused(home, recorded, tmp_p
     write_shard(tmp_path / "old.npz", shard)
     with pytest.raises(ShardError, match="missing array 'searched'"):
         read_shard(tmp_path / "old.npz")
+
+
+def test_export_runs_from_its_spec_on_another_root_and_publish_registers_it_here(ctx, home, recorded, tmp_path):
+    from ringrift_cli.stages.export import plan_export, publish_export
+    from ringrift_cli.store.artifacts import artifacts_not_yet_used
+
+    job = q.enqueue_and_claim(ctx.store, q.JobSpec("export", "square8_2p"), "host:elsewhere")
+    spec = plan_export(ctx, job)
+    assert sorted(item.path for item in spec.inputs) == sorted(r["path"] for r in recorded)
+    status = run_on_another_root(home, spec, tmp_path / "host-data")
+    (output,) = status.outputs
+    assert output.path == f"runs/{job.id}/export-job{job.id}-000.npz"
+    result = publish_export(ctx, job, "host:elsewhere", spec, status, host="elsewhere")
+    (shard,) = result["shards"]
+    assert shard["path"] == f"npz/square8_2p/export-job{job.id}-000.npz" and shard["sha256"] == output.sha256
+    (npz,) = list_artifacts(ctx.store, "square8_2p", "npz")
+    assert npz.host == "elsewhere" and npz.meta["samples"] == shard["samples"] > 0
+    assert sorted(artifact_inputs(ctx.store, npz.id)) == sorted(r["artifact_id"] for r in recorded)
+    assert artifacts_not_yet_used(ctx.store, "square8_2p", "games", by_kind="npz") == []  # the games are exported
+    assert publish_export(ctx, job, "host:elsewhere", spec, status, host="elsewhere")["shards"] == [shard], \
+        "a second publish of the same run registers nothing new"
+    assert len([e for e in recent_events(ctx.store, 100) if e.type == "npz_exported"]) == 1
+
+
+@pytest.mark.parametrize("change", [{"used": [999]}, {"set_aside": [{"artifact_id": 1, "flag": "deleted", "reason": ""}]},
+                                    {"shards": []}, {"shards": [{"samples": 1, "games": {"999": [1, 1, 1]},
+                                                                 "inputs": [1]}]}])
+def test_an_export_result_naming_what_it_was_not_given_is_refused(ctx, home, recorded, change):
+    import threading
+    from dataclasses import replace
+
+    from ringrift_cli.runner.publish import OutputRefused
+    from ringrift_cli.stages.export import plan_export, publish_export, run_export
+
+    job = q.enqueue_and_claim(ctx.store, q.JobSpec("export", "square8_2p"), "w")
+    spec = plan_export(ctx, job)
+    status = run_export(spec, home, lambda done, total, detail: None, threading.Event())
+    with pytest.raises(OutputRefused):
+        publish_export(ctx, job, "w", spec, replace(status, result={**status.result, **change}))
+    assert list_artifacts(ctx.store, "square8_2p", "npz") == []
+    assert artifacts_not_yet_used_count(ctx) == 2
+
+
+def artifacts_not_yet_used_count(ctx) -> int:
+    from ringrift_cli.store.artifacts import artifacts_not_yet_used
+
+    return len(artifacts_not_yet_used(ctx.store, "square8_2p", "games", by_kind="npz"))

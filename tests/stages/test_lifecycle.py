@@ -197,10 +197,20 @@ def test_killed_eval_resumes_without_recording_a_game_twice(ctx, trained, subpro
     proc = subprocess.Popen([PYTHON, "-m", "ringrift_cli", "eval", "hex8_2p", "--opponents", "random", "--games",
                              "10", "--parallel", "2", "--procs", "2", "--device", "cpu", "--seed", "4"],
                             env=subprocess_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    wait_for(lambda: len(matches_for(ctx.store, "hex8_2p")) >= 2, 120, proc)
+
+    def recorded() -> list[dict]:
+        """The games the run has recorded in its results file (whole lines: a kill may cut the last)."""
+        jobs = [j for j in q.list_jobs(ctx.store) if j.kind == "eval"]
+        path = ctx.home.root / "runs" / str(jobs[0].id) / "results.jsonl" if jobs else None
+        text = path.read_text() if path is not None and path.exists() else ""
+        return [json.loads(line) for line in text[:text.rfind("\n") + 1].splitlines()]
+
+    wait_for(lambda: len(recorded()) >= 2, 120, proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    kept = {(m.game_index, m.seed) for m in matches_for(ctx.store, "hex8_2p")}
+    assert matches_for(ctx.store, "hex8_2p") == [], "matches are appended when the run is published"
+    before = recorded()
+    kept = {(game["game_index"], game["seed"]) for game in before}
     assert 2 <= len(kept) < 10
     time.sleep(2.2)  # the lease passes
     rescue = subprocess.run([PYTHON, "-m", "ringrift_cli", "worker", "--kinds", "eval"], env=subprocess_env,
@@ -209,6 +219,8 @@ def test_killed_eval_resumes_without_recording_a_game_twice(ctx, trained, subpro
     rows = matches_for(ctx.store, "hex8_2p")
     assert len(rows) == 10 and sorted(r.game_index for r in rows) == list(range(10))
     assert kept <= {(r.game_index, r.seed) for r in rows}  # the recorded games were kept, not replayed
+    after = recorded()
+    assert after[:len(before)] == before and len(after) == 10, "the rescue appended only the missing games"
     (job,) = [j for j in q.list_jobs(ctx.store) if j.kind == "eval"]
     assert job.status == "done" and job.attempts == 2 and job.result["games"] == 10
     assert job.result["games_shard"]["games"] == 10  # the shard holds every game once, killed run included
@@ -266,3 +278,107 @@ def test_concurrent_promotions_leave_exactly_one_best(ctx, home, trained, subpro
     # The loser either finds the best changed under it (exit 2; its job is retried and the gate then runs
     # against the new best) or, starting later, runs the SPRT against the winner (promoted or rejected).
     assert codes[0] == 0 and codes[1] in (0, 1, 2)
+
+
+EVAL = {"opponents": "random,heuristic", "games": 2, "procs": 1, "parallel": 2, "device": "cpu", "seed": 6}
+
+
+def test_eval_runs_from_its_spec_on_another_root_and_publish_records_its_matches_here(ctx, trained, tmp_path):
+    from ringrift_testing import run_on_another_root
+    from ringrift_cli.stages.eval import plan_eval, publish_eval
+
+    job = q.enqueue_and_claim(ctx.store, q.JobSpec("eval", "hex8_2p", params=EVAL), "host:elsewhere")
+    spec = plan_eval(ctx, job)
+    assert [item.sha256 for item in spec.inputs] == [trained["model_id"]]  # the candidate's file, by content
+    status = run_on_another_root(ctx.home.root, spec, tmp_path / "host-data")
+    assert [o.path for o in status.outputs] == [f"runs/{job.id}/results.jsonl", f"runs/{job.id}/eval-job{job.id}.db"]
+    assert matches_for(ctx.store, "hex8_2p") == [], "the run step records nothing in the state file"
+    result = publish_eval(ctx, job, "host:elsewhere", spec, status, host="elsewhere")
+    rows = matches_for(ctx.store, "hex8_2p")
+    assert result["games"] == 4 and sorted(r.game_index for r in rows) == [0, 1, 1_000_000, 1_000_001]
+    assert {r.players for r in rows if "random" in r.players} == {(trained["model_id"], "random"),
+                                                                   ("random", trained["model_id"])}
+    shard = result["games_shard"]
+    assert shard["path"] == f"games/hex8_2p/eval-job{job.id}.db" and shard["games"] == 4
+    (artifact,) = ctx.store.read("SELECT host FROM artifacts WHERE path = ?", (shard["path"],))
+    assert artifact["host"] == "elsewhere"
+    again = publish_eval(ctx, job, "host:elsewhere", spec, status, host="elsewhere")
+    assert again == result and len(matches_for(ctx.store, "hex8_2p")) == 4, "publishing twice records nothing twice"
+    assert len(recent_events(ctx.store, 100, "eval_completed")) == 1
+
+
+def test_eval_results_that_are_not_the_planned_games_are_refused(ctx, trained):
+    import threading
+    from dataclasses import replace
+
+    from ringrift_cli.files import sha256_of
+    from ringrift_cli.runner.publish import OutputRefused
+    from ringrift_cli.stages.eval import plan_eval, publish_eval, run_eval
+
+    job = q.enqueue_and_claim(ctx.store, q.JobSpec("eval", "hex8_2p", params={**EVAL, "games": 1}), "w")
+    spec = plan_eval(ctx, job)
+    status = run_eval(spec, ctx.home.root, lambda done, total, detail: None, threading.Event(), lock_timeout=5)
+    results = ctx.home.root / status.outputs[0].path
+    lines = results.read_text().splitlines(keepends=True)
+    first = json.loads(lines[0])
+    for bad in ([json.dumps({**first, "players": ["heuristic"] * 2}) + "\n"] + lines[1:],  # not its block's players
+                lines[:1],  # a planned game missing
+                lines + lines[:1],  # a game twice
+                [json.dumps({**first, "game_index": 7}) + "\n"] + lines[1:]):  # not a planned game
+        results.write_text("".join(bad))
+        told = replace(status.outputs[0], sha256=sha256_of(results), bytes=results.stat().st_size)
+        with pytest.raises(OutputRefused):
+            publish_eval(ctx, job, "w", spec, replace(status, outputs=(told, status.outputs[1])))
+    assert matches_for(ctx.store, "hex8_2p") == []
+    assert ctx.store.read("SELECT count(*) FROM artifacts WHERE kind = 'games' AND job_id = ?", (job.id,))[0][0] == 0
+
+
+def test_an_eval_whose_publish_stopped_half_way_finishes_without_replaying_or_recording_twice(ctx, trained):
+    import threading
+
+    from ringrift_cli.runner.publish import settle_output
+    from ringrift_cli.stages.eval import plan_eval, published_shard, run_eval
+    from ringrift_cli.store.matches import record_match_in
+
+    job = q.enqueue_and_claim(ctx.store, q.JobSpec("eval", "hex8_2p", params=EVAL), "w1")
+    spec = plan_eval(ctx, job)
+    status = run_eval(spec, ctx.home.root, lambda done, total, detail: None, threading.Event(), lock_timeout=5)
+    results = ctx.home.root / status.outputs[0].path
+    played = results.read_text()
+    # The publish moved the shard and recorded one game, then its process died before its commit ended.
+    settle_output(ctx.home.root, status.outputs[1], published_shard("hex8_2p", job.id))
+    first = json.loads(played.splitlines()[0])
+    with ctx.store.write() as db:
+        record_match_in(db, config_key="hex8_2p", job_id=job.id, game_index=first["game_index"],
+                        players=first["players"], ranks=first["ranks"], seed=first["seed"], simulations=2,
+                        moves=first["moves"], status=first["status"])
+    q.release(ctx.store, job.id, "w1", job.claim_seq, "killed")
+    rescue = run_cli("worker", "--kinds", "eval", "--json")
+    assert rescue.exit_code == 0, rescue.output
+    assert results.read_text() == played, "no game was played again"
+    rows = matches_for(ctx.store, "hex8_2p")
+    assert sorted(r.game_index for r in rows) == [0, 1, 1_000_000, 1_000_001]
+    done = q.get_job(ctx.store, job.id)
+    assert done.status == "done" and done.result["games"] == 4 and done.result["games_shard"]["games"] == 4
+    assert len(recent_events(ctx.store, 100, "eval_completed")) == 1
+
+
+def test_an_eval_replanned_against_other_opponents_sets_the_earlier_games_aside(ctx, trained):
+    import threading
+    from dataclasses import replace
+
+    from ringrift_cli.stages.eval import plan_eval, run_eval
+
+    job = q.enqueue_and_claim(ctx.store, q.JobSpec("eval", "hex8_2p", params={**EVAL, "games": 1}), "w")
+    spec = plan_eval(ctx, job)
+    quiet = lambda done, total, detail: None  # noqa: E731
+    first = run_eval(replace(spec, params={**spec.params, "opponents": ["random"]}), ctx.home.root, quiet,
+                     threading.Event(), lock_timeout=5)
+    assert "set_aside" not in first.result
+    again = run_eval(replace(spec, params={**spec.params, "opponents": ["heuristic"]}), ctx.home.root, quiet,
+                     threading.Event(), lock_timeout=5)
+    assert "set_aside" in again.result and "not its block's players" in again.result["set_aside"]
+    lines = [json.loads(line) for line in (ctx.home.root / again.outputs[0].path).read_text().splitlines()]
+    assert [game["players"].count("heuristic") for game in lines] == [1]
+    aside = ctx.home.root / spec.run_dir / again.result["set_aside"].split(":")[0]
+    assert (aside / "results.jsonl").is_file() and (aside / f"eval-job{job.id}.db").is_file()

@@ -145,13 +145,19 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def sigint_as_at_a_terminal() -> None:
+    # A suite started in the background by a script inherits SIGINT ignored (POSIX shells do that to
+    # `cmd &`), and Python then leaves it ignored: the job would rightly not see the Ctrl-C.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 @pytest.mark.parametrize("ctrl_c", [False, True], ids=["sigterm-to-the-job", "ctrl-c-to-the-group"])
 def test_sigterm_or_ctrl_c_stops_every_child_and_hands_the_job_back(ctx, home, subprocess_env, ctrl_c):
     proc = subprocess.Popen([sys.executable, "-m", "ringrift_cli", "selfplay", CONFIG, "--games", "40",
                              "--sims", "8", "--model", "none", "--procs", "2", "--json"],
                             env=subprocess_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=sigint_as_at_a_terminal)
     shard = home / "runs" / "1" / "selfplay-job1.db.tmp"
     deadline = time.time() + 120
     children: list[int] = []

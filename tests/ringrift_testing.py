@@ -62,3 +62,12 @@ def run_on_another_root(home, spec, host_root):
         (home / output.path).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(host_root / output.path, home / output.path)
     return status
+
+
+def process_running(pid: int) -> bool:
+    """Whether the process is there and not a zombie (killed, but not collected by its parent). Linux."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[-1].split()[0]
+    except OSError:
+        return False
+    return state not in (b"Z", b"X")

@@ -16,7 +16,7 @@ from ringrift_cli.files import sha256_of
 from ringrift_cli.loop.tick import run_tick
 from ringrift_cli.store import queue as q
 from ringrift_cli.store.settings import store_setting
-from ringrift_testing import read_rows, run_cli
+from ringrift_testing import process_running, read_rows, run_cli
 
 TINY = {"games": 1, "sims": 2, "parallel": 1, "procs": 1, "model": "none", "seed": 1}
 FAST = {"loop.selfplay_backlog": 0, "loop.selfplay_games": 1, "selfplay.simulations": 2, "queue.lease_seconds": 30,
@@ -246,9 +246,9 @@ def test_a_host_whose_sshd_dies_mid_job_trips_its_breaker_and_its_job_finishes_e
     try:
         processes[0].kill()  # h1's sshd dies; the run it started goes on, out of reach
         processes[0].wait()
-        assert stale["claim_seq"] == 1 and running(stale["pid"])
+        assert stale["claim_seq"] == 1 and process_running(stale["pid"])
         come_back_after_the_job_finished_elsewhere(home, job_id, servers, processes)
-        assert not running(stale["pid"]), "the stale run was stopped once h1 answered again"
+        assert not process_running(stale["pid"]), "the stale run was stopped once h1 answered again"
         assert not stale_dir.exists(), "and its folder removed"
         tidied = [json.loads(row["payload"]) for row in read_rows(home, "SELECT payload FROM events"
                                                                    " WHERE type = 'runs_tidied'")]
@@ -258,15 +258,6 @@ def test_a_host_whose_sshd_dies_mid_job_trips_its_breaker_and_its_job_finishes_e
             os.killpg(stale["pid"], signal.SIGKILL)
         except OSError:
             pass
-
-
-def running(pid: int) -> bool:
-    """Whether the process is there and not a zombie (killed, but not collected by its parent)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[-1].split()[0]
-    except OSError:
-        return False
-    return state not in (b"Z", b"X")
 
 
 def come_back_after_the_job_finished_elsewhere(home, job_id, servers, processes):

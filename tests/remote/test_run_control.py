@@ -16,16 +16,9 @@ from ringrift_cli.remote.runs import tidy_runs
 from ringrift_cli.remote.transport import LocalTransport
 from ringrift_cli.runner.status import OutputFile, RunStatus
 from ringrift_cli.store import queue as q
+from ringrift_testing import process_running
 
 LOCAL = Host(name="local", ssh="local")
-
-
-def running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[-1].split()[0]
-    except OSError:
-        return False
-    return state not in (b"Z", b"X")
 
 
 def fake_run(root: Path, job: int, claim: int) -> int:
@@ -45,12 +38,12 @@ def test_a_run_of_an_older_claim_is_stopped_and_its_folder_kept_until_its_job_is
     try:
         with LocalTransport(LOCAL) as transport:
             tidied = tidy_runs(transport, str(tmp_path), {7: 1, 8: 3}, [7, 8])
-            assert (tidied.stopped, tidied.removed) == ([], []) and all(map(running, pids))
+            assert (tidied.stopped, tidied.removed) == ([], []) and all(map(process_running, pids))
             tidied = tidy_runs(transport, str(tmp_path), {8: 3}, [7, 8])  # job 7 went elsewhere
-            assert (tidied.stopped, tidied.removed) == ([7], []) and not running(pids[0]) and running(pids[1])
+            assert (tidied.stopped, tidied.removed) == ([7], []) and not process_running(pids[0]) and process_running(pids[1])
             assert (tmp_path / "runs" / "7" / "run.pid").is_file(), "kept: job 7 may come back here"
             tidied = tidy_runs(transport, str(tmp_path), {}, [8])  # job 7 finished, job 8 lost its claim
-            assert (tidied.stopped, tidied.removed) == ([8], [7]) and not running(pids[1])
+            assert (tidied.stopped, tidied.removed) == ([8], [7]) and not process_running(pids[1])
         assert sorted(path.name for path in (tmp_path / "runs").iterdir()) == ["8", "9"]
     finally:
         for pid in pids:
@@ -67,7 +60,7 @@ def test_starting_a_new_claim_stops_the_old_run_and_a_recorded_pid_that_is_not_a
     (tmp_path / "runs" / "6" / "run.pid").write_text(json.dumps({"pid": stranger.pid, "claim_seq": 1}))
     try:
         new = fake_run(tmp_path, 5, 2)
-        assert not running(old) and running(new), "two runs never share a folder"
+        assert not process_running(old) and process_running(new), "two runs never share a folder"
         with LocalTransport(LOCAL) as transport:
             tidied = tidy_runs(transport, str(tmp_path), {5: 2}, [])
         assert tidied.stopped == [] and tidied.removed == [6] and stranger.poll() is None

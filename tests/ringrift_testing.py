@@ -71,3 +71,12 @@ def process_running(pid: int) -> bool:
     except OSError:
         return False
     return state not in (b"Z", b"X")
+
+
+def sigint_as_at_a_terminal() -> None:
+    """``preexec_fn`` for a process a test sends Ctrl-C: SIGINT's default action, as at a terminal. A
+    suite started in the background by a script inherits SIGINT ignored (POSIX shells do that to
+    ``cmd &``), and Python then leaves it ignored, so the command would rightly not see the Ctrl-C."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

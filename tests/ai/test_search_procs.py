@@ -19,6 +19,7 @@ from ringrift_cli.ai.search_procs import SearchProcessFailed, play_selfplay_proc
 from ringrift_cli.ai.selfplay import SelfplaySettings
 from ringrift_cli.store import queue as q
 from ringrift_cli.store.game_records import read_games
+from ringrift_testing import sigint_as_at_a_terminal
 
 CONFIG = "square8_2p"
 SETTINGS = SelfplaySettings(simulations=4)
@@ -143,12 +144,6 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
-
-
-def sigint_as_at_a_terminal() -> None:
-    # A suite started in the background by a script inherits SIGINT ignored (POSIX shells do that to
-    # `cmd &`), and Python then leaves it ignored: the job would rightly not see the Ctrl-C.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from ringrift_cli.context import open_context
-from ringrift_testing import PYTHON
+from ringrift_testing import PYTHON, sigint_as_at_a_terminal
 
 
 def test_a_tick_never_imports_torch(home, subprocess_env):
@@ -30,7 +30,8 @@ def test_ctrl_c_stops_loop_run_and_hands_the_running_job_back(home, subprocess_e
     subprocess.run([PYTHON, "-m", "ringrift_cli", "config", "set", "loop.selfplay_backlog", "1"], env=env, check=True,
                    capture_output=True)
     proc = subprocess.Popen([PYTHON, "-m", "ringrift_cli", "loop", "run", "--iterations", "50"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=sigint_as_at_a_terminal)
     deadline = time.monotonic() + 90
     while not marker.exists() and time.monotonic() < deadline:
         time.sleep(0.2)

@@ -231,6 +231,7 @@ def finish(context: Context, job: Job, host: Host, status: RunStatus, batch: Bat
            report: HostsReport) -> None:
     from ..runner.publish import OutputRefused
     from ..runner.spec import read_spec
+    from ..stages.promote import BestChanged
 
     refused = [item.refused for item in batch.refused]
     sizes = {item.path: item.bytes for item in batch.moved}
@@ -249,6 +250,12 @@ def finish(context: Context, job: Job, host: Host, status: RunStatus, batch: Bat
     except OutputRefused as exc:
         refuse(context, job, host, str(exc), report)
         return
+    except LeaseLost:
+        raise
+    except (UserError, BestChanged) as exc:  # the stage refused at publish (promote: the best changed): retried
+        fail(context.store, job.id, worker, job.claim_seq, f"publishing from {host.name}: {exc}",
+             context.queue_policy())
+        return
     complete(context.store, job.id, worker, job.claim_seq, result)
     report.collected.append({"job_id": job.id, "host": host.name, "kind": job.kind})
 
@@ -256,19 +263,23 @@ def finish(context: Context, job: Job, host: Host, status: RunStatus, batch: Bat
 def publishers():
     from ..stages.eval import publish_eval
     from ..stages.export import publish_export
+    from ..stages.promote import publish_promote
     from ..stages.selfplay import publish_selfplay
     from ..stages.train import publish_train
 
-    return {"selfplay": publish_selfplay, "export": publish_export, "train": publish_train, "eval": publish_eval}
+    return {"selfplay": publish_selfplay, "export": publish_export, "train": publish_train, "eval": publish_eval,
+            "promote": publish_promote}
 
 
 def planners():
     from ..stages.eval import plan_eval
     from ..stages.export import plan_export
+    from ..stages.promote import plan_promote
     from ..stages.selfplay import plan_selfplay
     from ..stages.train import plan_train
 
-    return {"selfplay": plan_selfplay, "export": plan_export, "train": plan_train, "eval": plan_eval}
+    return {"selfplay": plan_selfplay, "export": plan_export, "train": plan_train, "eval": plan_eval,
+            "promote": plan_promote}
 
 
 # ---------------------------------------------------------------- dispatch

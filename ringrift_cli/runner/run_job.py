@@ -25,6 +25,7 @@ def run_steps():
     """The run step of each kind in RUN_KINDS: (spec, root, progress, stop, lock timeout) -> RunStatus."""
     from ..stages.eval import run_eval
     from ..stages.export import run_export
+    from ..stages.promote import run_promote
     from ..stages.selfplay import run_selfplay
     from ..stages.train import run_train
 
@@ -32,7 +33,9 @@ def run_steps():
                                                                                lock_timeout=lease),
             "export": lambda spec, root, progress, stop, lease: run_export(spec, root, progress, stop),
             "train": lambda spec, root, progress, stop, lease: run_train(spec, root, progress, stop),
-            "eval": lambda spec, root, progress, stop, lease: run_eval(spec, root, progress, stop, lock_timeout=lease)}
+            "eval": lambda spec, root, progress, stop, lease: run_eval(spec, root, progress, stop, lock_timeout=lease),
+            "promote": lambda spec, root, progress, stop, lease: run_promote(spec, root, progress, stop,
+                                                                             lock_timeout=lease)}
 
 
 def spec_in_root(root: Path, spec_path: Path) -> RunSpec:

@@ -18,8 +18,7 @@ from ..keys import check_config_key
 
 RUNS = "runs"
 SPEC_FILE = "spec.json"
-RUN_KINDS = ("selfplay", "export", "train", "eval")  # the stages whose run step works on files alone
-# promote stays on the controller: its gate reads every recorded match of the config as it plays.
+RUN_KINDS = ("selfplay", "export", "train", "eval", "promote")  # the stages whose run step works on files alone
 INPUT_ROLES = ("model", "parent", "npz", "games")
 MAX_INPUTS = 10_000
 

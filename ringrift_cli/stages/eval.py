@@ -32,9 +32,9 @@ from ..store.game_records import count_games, finish_shard, recorded_indices, wr
 from ..store.matches import record_match_in
 from ..store.models import Model, best_model
 from ..store.queue import Job, check_held_in
-from .eval_results import RESULTS_FILE, BadResults, PlannedGames, ResultsFile, read_results
+from .eval_results import RESULTS_FILE, BadResults, PlannedGames, ResultsFile, read_results, set_aside
 from .handlers import JobContext
-from .matchplay import Participant, PlayedGame, play_block_games, resolve_candidate, resolve_device
+from .matchplay import Participant, PlayedGame, play_block_games, resolve_candidate, resolve_device, seat_spec
 from .params import eval_params, job_values, with_procs_resolved
 from .selfplay import open_temporary_shard, progress_detail, register_games_shard_in
 
@@ -97,7 +97,7 @@ def plan_eval(context, job: Job) -> RunSpec:
 
 def planned_games(spec: RunSpec) -> PlannedGames:
     params = spec.params
-    return PlannedGames(params["candidate"], tuple(params["opponents"]), params["games"],
+    return PlannedGames(params["candidate"], tuple(params["opponents"]), (params["games"],) * len(params["opponents"]),
                         parse_config_key(spec.config_key)[1])
 
 
@@ -128,14 +128,9 @@ def run_eval(spec: RunSpec, root: Path, progress, stop: threading.Event, *, lock
 
 
 def start_afresh(run_dir: Path, results: Path, final: Path, why: str) -> str:
-    """Set aside what an earlier claim recorded for other games (its plan named another best model, or
-    the file is damaged): the results and the games shard, so that neither mixes into this run's."""
-    aside = run_dir / f"set-aside-{time.time_ns()}"
-    aside.mkdir()
-    for path in [results, final] + [final.with_name(final.name + suffix) for suffix in (".tmp", ".tmp-wal", ".tmp-shm")]:
-        if path.exists():
-            os.replace(path, aside / path.name)
-    return f"{aside.name}: {why[:300]}"
+    """Set aside the results and the games shard of other games, so that neither mixes into this run's."""
+    return set_aside(run_dir, [results, final] + [final.with_name(final.name + suffix)
+                                                  for suffix in (".tmp", ".tmp-wal", ".tmp-shm")], why)
 
 
 def restore_published(root: Path, spec: RunSpec, final: Path, recorded: set[int], planned: PlannedGames) -> bool:
@@ -176,13 +171,11 @@ class GauntletProgress:
 
 def play_gauntlet(spec: RunSpec, root: Path, final: Path, results: ResultsFile, progress, stop: threading.Event) -> None:
     """Play (or finish) the games against each opponent into the temporary shard, then name it ``final``."""
-    from ..ai.players import PlayerSpec
     from .model_choice import net_evaluator
 
     params = with_procs_resolved(spec.params)
     device = resolve_device(params["device"])
-    paths = {item.path: item for item in spec.inputs}
-    models = {name: input_path(root, paths[path]) for name, path in params["models"].items()}
+    models = model_files(spec, root)
     planned = planned_games(spec)
     conn = open_eval_shard(spec, final)
     try:
@@ -198,13 +191,10 @@ def play_gauntlet(spec: RunSpec, root: Path, final: Path, results: ResultsFile, 
             results.append(game)
             shown.on_game()
 
-        def seat(name: str) -> PlayerSpec:
-            # Named as matches name it, so that game records and matches agree on who sat where.
-            return PlayerSpec(name, "search", params["sims"], name) if name in models else PlayerSpec(name, name)
-
         for block, opponent in enumerate(planned.blocks):
             shown.opponent = opponent
-            seats = [seat(planned.candidate)] + [seat(opponent)] * (planned.seats - 1)
+            seats = [seat_spec(planned.candidate, models, params["sims"])] \
+                + [seat_spec(opponent, models, params["sims"])] * (planned.seats - 1)
             # A game in the results but not in the shard (a damaged shard started afresh) is played again
             # for the shard; its result is not appended twice.
             play_block_games(spec.config_key, block, seats, params["games"], done=kept & set(results.recorded),
@@ -218,6 +208,12 @@ def play_gauntlet(spec: RunSpec, root: Path, final: Path, results: ResultsFile, 
     finish_shard(conn)
     os.replace(final.with_name(final.name + ".tmp"), final)
     fsync_dir(final.parent)
+
+
+def model_files(spec: RunSpec, root: Path) -> dict[str, Path]:
+    """Each planned model's file on this machine (checked against its sha256), by model id."""
+    paths = {item.path: item for item in spec.inputs}
+    return {name: input_path(root, paths[path]) for name, path in spec.params["models"].items()}
 
 
 def open_eval_shard(spec: RunSpec, final: Path):

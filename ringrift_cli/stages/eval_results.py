@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -28,18 +29,21 @@ class BadResults(UserError):
 
 @dataclass(frozen=True)
 class PlannedGames:
-    """Which games an eval run plays: block b (one per opponent) between the candidate and ``blocks[b]``."""
+    """Which games a run may play: block b (one per opponent) between the candidate and ``blocks[b]``
+    (an empty name: a block without games)."""
 
     candidate: str
     blocks: tuple[str, ...]
-    games: int  # per block
+    games: tuple[int, ...]  # the most games of each block
     seats: int
+    partial: bool = False  # the run stops once decided: any of the games, each at most once
 
     def indices(self) -> set[int]:
-        return {block * BLOCK + i for block in range(len(self.blocks)) for i in range(self.games)}
+        return {block * BLOCK + i for block, name in enumerate(self.blocks) if name for i in range(self.games[block])}
 
     def has(self, index) -> bool:
-        return type(index) is int and 0 <= index and index // BLOCK < len(self.blocks) and index % BLOCK < self.games
+        return type(index) is int and 0 <= index and index // BLOCK < len(self.blocks) \
+            and bool(self.blocks[index // BLOCK]) and index % BLOCK < self.games[index // BLOCK]
 
 
 def game_line(game: PlayedGame) -> str:
@@ -71,7 +75,8 @@ def parse_line(line: str, planned: PlannedGames, what: str) -> PlayedGame:
 
 
 def read_results(path: Path, planned: PlannedGames) -> list[PlayedGame]:
-    """Every planned game, each exactly once, in the order played; BadResults otherwise."""
+    """Every planned game (when ``planned.partial``: some of them), each exactly once, in the order
+    played; BadResults otherwise."""
     expected = planned.indices()
     if path.stat().st_size > MAX_LINE * max(1, len(expected)):
         raise BadResults(f"{path.name} is {path.stat().st_size} bytes, too big for {len(expected)} games")
@@ -84,7 +89,7 @@ def read_results(path: Path, planned: PlannedGames) -> list[PlayedGame]:
         if game.game_index in games:
             raise BadResults(f"{path.name} line {number}: game {game.game_index} is recorded twice")
         games[game.game_index] = game
-    if set(games) != expected:
+    if not planned.partial and set(games) != expected:
         raise BadResults(f"{path.name} holds {len(games)} of the {len(expected)} planned games")
     return list(games.values())
 
@@ -115,3 +120,15 @@ class ResultsFile:
 
     def close(self) -> None:
         self.handle.close()
+
+
+def set_aside(run_dir: Path, paths: list[Path], why: str) -> str:
+    """Move what an earlier claim recorded for other games (its plan named another best model, or the
+    file is damaged) into a fresh folder of the run, so that none of it mixes into this run's; the
+    folder's name and why, for the run's result."""
+    aside = run_dir / f"set-aside-{time.time_ns()}"
+    aside.mkdir()
+    for path in paths:
+        if path.exists():
+            os.replace(path, aside / path.name)
+    return f"{aside.name}: {why[:300]}"

@@ -4,9 +4,8 @@ A job's games come in numbered blocks (one per opponent, or per purpose):
 game i of block b is recorded as ``game_index = b * BLOCK + i`` and seeded
 from (job seed, b, i), so a killed job's next claim replays exactly the
 games that are not recorded yet and none that are. ``play_block_games``
-plays them from files alone (eval's run step: the games recorded in its run
-folder); ``play_block`` appends each to ``matches`` as it ends (promote, on
-the controller).
+plays them from files alone (the run steps of eval and promote: the games
+recorded in their run folders).
 """
 
 from __future__ import annotations
@@ -16,11 +15,7 @@ from typing import TYPE_CHECKING, Callable
 
 from ..errors import UserError
 from ..store.game_records import GameRecord
-from ..store.matches import record_match_in, recorded_game_indices
 from ..store.models import Model, find_model, latest_candidate
-from ..store.queue import Job, check_held_in
-from .handlers import JobContext
-from .model_choice import load_evaluator
 
 if TYPE_CHECKING:
     from ..ai.players import PlayerSpec
@@ -62,13 +57,14 @@ def resolve_candidate(context, config_key: str, name: str) -> Model:
     return model
 
 
-def spec_of(participant: Participant, simulations: int) -> PlayerSpec:
+def seat_spec(name: str, models: dict, simulations: int) -> PlayerSpec:
+    """The player of a seat: a model (one of ``models``) searching, or the baseline of that name."""
     from ..ai.players import PlayerSpec
 
-    if participant.model is None:
-        return PlayerSpec(participant.name, participant.name)
+    if name not in models:
+        return PlayerSpec(name, name)
     # Named as matches name it, so that game records and matches agree on who sat where.
-    return PlayerSpec(participant.name, "search", simulations, participant.name)
+    return PlayerSpec(name, "search", simulations, name)
 
 
 class _EnoughGames(Exception):
@@ -118,31 +114,3 @@ def play_block_games(config_key: str, block: int, seats: list[PlayerSpec], games
                          procs=procs, on_game=finished, on_move=on_move, record=record)
     except _EnoughGames:
         pass
-
-
-def play_block(jctx: JobContext, job: Job, block: int, seats: list[Participant], games: int, *, seed: int,
-               simulations: int, parallel: int, device: str, procs: int = 1,
-               stop: Callable[[], bool] = lambda: False, on_game: Callable[[int], None] = lambda done: None) -> int:
-    """``play_block_games`` on the controller (promote's games: its gate reads ``matches`` as it plays),
-    each game appended to ``matches`` under the job's fence as it ends, the games already there skipped.
-    Returns the games recorded now."""
-    recorded = 0
-
-    def record(game: PlayedGame) -> None:
-        nonlocal recorded
-        if jctx.lease_lost.is_set():
-            raise UserError(f"{job.kind} job {job.id} lost its claim; stopping (recorded games are kept)")
-        with jctx.context.store.write() as db:
-            check_held_in(db, job.id, jctx.worker, job.claim_seq)
-            recorded += record_match_in(
-                db, config_key=job.config_key, job_id=job.id, game_index=game.game_index, players=list(game.players),
-                ranks=list(game.ranks), seed=game.seed, simulations=simulations, moves=game.moves, status=game.status)
-        on_game(recorded)
-
-    setting = jctx.context.setting
-    play_block_games(job.config_key, block, [spec_of(p, simulations) for p in seats], games,
-                     done=recorded_game_indices(jctx.context.store, job.id), seed=seed, parallel=parallel, procs=procs,
-                     load=lambda model_id: load_evaluator(jctx.context, job.config_key, model_id, device)[0],
-                     gumbel=setting("search.gumbel"), opening_plies=setting("eval.opening_plies"), on_game=record,
-                     stop=stop)
-    return recorded

@@ -56,5 +56,11 @@ def matches_for(store: Store, config_key: str, job_id: int | None = None) -> lis
     return [Match.from_row(row) for row in rows]
 
 
+def matches_in(conn: sqlite3.Connection, config_key: str) -> list[Match]:
+    """Within the caller's transaction: every recorded game of a config, in the order recorded."""
+    rows = conn.execute("SELECT * FROM matches WHERE config_key = ? ORDER BY id", (config_key,)).fetchall()
+    return [Match.from_row(row) for row in rows]
+
+
 def recorded_game_indices(store: Store, job_id: int) -> set[int]:
     return {row[0] for row in store.read("SELECT game_index FROM matches WHERE job_id = ?", (job_id,))}

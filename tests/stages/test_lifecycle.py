@@ -382,3 +382,61 @@ def test_an_eval_replanned_against_other_opponents_sets_the_earlier_games_aside(
     assert [game["players"].count("heuristic") for game in lines] == [1]
     aside = ctx.home.root / spec.run_dir / again.result["set_aside"].split(":")[0]
     assert (aside / "results.jsonl").is_file() and (aside / f"eval-job{job.id}.db").is_file()
+
+
+def test_promote_runs_from_its_spec_on_another_root_and_publish_decides_here(ctx, trained, tmp_path):
+    from ringrift_testing import run_on_another_root
+    from ringrift_cli.stages.promote import plan_promote, publish_promote
+
+    settings(**{"promote.floor_random_2p": 0, "promote.floor_heuristic_2p": 0})
+    cli_json("eval", "hex8_2p", "--opponents", "random,heuristic", "--games", "1", "--device", "cpu")
+    job = q.enqueue_and_claim(ctx.store, q.JobSpec("promote", "hex8_2p", params={"device": "cpu", "procs": 1}),
+                              "host:elsewhere")
+    spec = plan_promote(ctx, job)
+    assert [item.sha256 for item in spec.inputs] == [trained["model_id"]]  # the candidate's file (no best yet)
+    assert len(spec.params["recorded"]) == 2, "the games eval recorded are planned for the gate"
+    status = run_on_another_root(ctx.home.root, spec, tmp_path / "host-data")
+    assert status.result["decision"] == "pass" and status.result["games"] == 2  # one more against each baseline
+    assert [o.path for o in status.outputs] == [f"runs/{job.id}/results.jsonl"]
+    assert not [m for m in matches_for(ctx.store, "hex8_2p") if m.job_id == job.id], "the run records nothing here"
+    assert best_model(ctx.store, "hex8_2p") is None
+    result = publish_promote(ctx, job, "host:elsewhere", spec, status, host="elsewhere")
+    assert result["decision"] == "promoted" and result["previous_best"] is None
+    assert best_model(ctx.store, "hex8_2p").id == trained["model_id"]
+    rows = [m for m in matches_for(ctx.store, "hex8_2p") if m.job_id == job.id]
+    assert sorted(r.game_index for r in rows) == [1_000_000, 2_000_000]
+    again = publish_promote(ctx, job, "host:elsewhere", spec, status, host="elsewhere")
+    assert again == result and len(matches_for(ctx.store, "hex8_2p")) == 4, "publishing twice records nothing twice"
+    assert len(recent_events(ctx.store, 100, "model_promoted")) == 1
+
+
+def test_promote_results_that_are_not_the_planned_games_are_refused(ctx, trained):
+    import threading
+    from dataclasses import replace
+
+    from ringrift_cli.files import sha256_of
+    from ringrift_cli.runner.publish import OutputRefused
+    from ringrift_cli.stages.promote import plan_promote, publish_promote, run_promote
+
+    settings(**{"promote.floor_random_2p": 0, "promote.floor_heuristic_2p": 0})
+    job = q.enqueue_and_claim(ctx.store, q.JobSpec("promote", "hex8_2p", params={"device": "cpu", "procs": 1}), "w")
+    spec = plan_promote(ctx, job)
+    quiet = lambda done, total, detail: None  # noqa: E731
+    status = run_promote(spec, ctx.home.root, quiet, threading.Event(), lock_timeout=5)
+    results = ctx.home.root / status.outputs[0].path
+    played = results.read_text()
+    assert len(played.splitlines()) == 4
+    again = run_promote(spec, ctx.home.root, quiet, threading.Event(), lock_timeout=5)
+    assert results.read_text() == played and again.result["decision"] == "pass", "a rerun plays no game again"
+    lines = played.splitlines(keepends=True)
+    first = json.loads(lines[0])
+    for bad in ([json.dumps({**first, "players": ["heuristic"] * 2}) + "\n"] + lines[1:],  # not its block's players
+                lines + lines[:1],  # a game twice
+                [json.dumps({**first, "game_index": 5}) + "\n"] + lines[1:],  # block 0: no best, no SPRT games
+                [json.dumps({**first, "game_index": 1_000_002}) + "\n"] + lines[1:]):  # past min_games
+        results.write_text("".join(bad))
+        told = replace(status.outputs[0], sha256=sha256_of(results), bytes=results.stat().st_size)
+        with pytest.raises(OutputRefused):
+            publish_promote(ctx, job, "w", spec, replace(status, outputs=(told,)))
+    assert matches_for(ctx.store, "hex8_2p") == []
+    assert best_model(ctx.store, "hex8_2p") is None and list_models(ctx.store, "hex8_2p")[0].status == "candidate"

@@ -57,7 +57,7 @@ def test_a_spec_outside_its_run_folder_or_malformed_is_refused(tmp_path):
     result = run_cli("run-job", str(moved), "--home", str(root))
     assert result.exit_code == 2 and "run folder" in result.output
     raw = json.loads(moved.read_text())
-    for bad in ({"kind": "promote"}, {"job_id": -1}, {"inputs": [{"role": "model", "path": "../x", "sha256": "a" * 64}]},
+    for bad in ({"kind": "sync"}, {"job_id": -1}, {"inputs": [{"role": "model", "path": "../x", "sha256": "a" * 64}]},
                 {"extra": 1}):
         moved.write_text(json.dumps({**raw, **bad}))
         with pytest.raises(BadSpec):

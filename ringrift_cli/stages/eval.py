@@ -32,7 +32,7 @@ from ..store.game_records import count_games, finish_shard, recorded_indices, wr
 from ..store.matches import record_match_in
 from ..store.models import Model, best_model
 from ..store.queue import Job, check_held_in
-from .eval_results import RESULTS_FILE, BadResults, PlannedGames, ResultsFile, read_results, set_aside
+from .eval_results import RESULTS_FILE, BadResults, PlannedGames, ResultsFile, open_results, read_results
 from .handlers import JobContext
 from .matchplay import Participant, PlayedGame, play_block_games, resolve_candidate, resolve_device, seat_spec
 from .params import eval_params, job_values, with_procs_resolved
@@ -108,13 +108,10 @@ def run_eval(spec: RunSpec, root: Path, progress, stop: threading.Event, *, lock
     results_path = run_dir / RESULTS_FILE
     run_dir.mkdir(parents=True, exist_ok=True)
     planned = planned_games(spec)
-    set_aside = None
     with exclusive_lock(run_dir / "eval.lock", timeout=lock_timeout):
-        try:
-            results = ResultsFile(results_path, planned)
-        except BadResults as exc:
-            set_aside = start_afresh(run_dir, results_path, final, str(exc))
-            results = ResultsFile(results_path, planned)
+        # The games shard of other games goes aside with their results, so neither mixes into this run's.
+        results, aside = open_results(run_dir, planned, (final, *(final.with_name(final.name + suffix)
+                                                                   for suffix in (".tmp", ".tmp-wal", ".tmp-shm"))))
         try:
             if not final.exists() and not restore_published(root, spec, final, set(results.recorded), planned):
                 play_gauntlet(spec, root, final, results, progress, stop)
@@ -123,14 +120,8 @@ def run_eval(spec: RunSpec, root: Path, progress, stop: threading.Event, *, lock
     outputs = tuple(OutputFile(f"{spec.run_dir}/{path.name}", sha256_of(path), path.stat().st_size)
                     for path in (results_path, final))
     games = len(planned.indices())
-    result = {"games": games, **({"set_aside": set_aside} if set_aside else {})}
+    result = {"games": games, **({"set_aside": aside} if aside else {})}
     return RunStatus(spec.job_id, spec.claim_seq, "done", time.time(), games, games, "", outputs, result)
-
-
-def start_afresh(run_dir: Path, results: Path, final: Path, why: str) -> str:
-    """Set aside the results and the games shard of other games, so that neither mixes into this run's."""
-    return set_aside(run_dir, [results, final] + [final.with_name(final.name + suffix)
-                                                  for suffix in (".tmp", ".tmp-wal", ".tmp-shm")], why)
 
 
 def restore_published(root: Path, spec: RunSpec, final: Path, recorded: set[int], planned: PlannedGames) -> bool:

@@ -122,6 +122,18 @@ class ResultsFile:
         self.handle.close()
 
 
+def open_results(run_dir: Path, planned: PlannedGames, with_it: tuple[Path, ...] = ()) -> tuple[ResultsFile, str | None]:
+    """The run folder's results file, to go on with; one that belongs to other games (an earlier
+    claim's plan named another best model, or the file is damaged) is set aside first, together with
+    ``with_it`` (what that claim wrote beside it), and the note of that for the run's result."""
+    path = run_dir / RESULTS_FILE
+    try:
+        return ResultsFile(path, planned), None
+    except BadResults as exc:
+        aside = set_aside(run_dir, [path, *with_it], str(exc))
+        return ResultsFile(path, planned), aside
+
+
 def set_aside(run_dir: Path, paths: list[Path], why: str) -> str:
     """Move what an earlier claim recorded for other games (its plan named another best model, or the
     file is damaged) into a fresh folder of the run, so that none of it mixes into this run's; the

@@ -48,7 +48,7 @@ from ..store.matches import Match, matches_for, matches_in, record_match_in
 from ..store.models import Model, best_model, find_model, get_model_in, promote_in, reject_in, rollback_in
 from ..store.queue import Job, check_held_in
 from .eval import model_files
-from .eval_results import RESULTS_FILE, BadResults, PlannedGames, ResultsFile, read_results, set_aside
+from .eval_results import RESULTS_FILE, BadResults, PlannedGames, ResultsFile, open_results, read_results
 from .handlers import JobContext
 from .matchplay import BLOCK, PlayedGame, play_block_games, resolve_candidate, resolve_device, seat_spec
 from .params import job_values, promote_params, with_procs_resolved
@@ -151,13 +151,8 @@ def run_promote(spec: RunSpec, root: Path, progress, stop: threading.Event, *, l
     results_path = run_dir / RESULTS_FILE
     run_dir.mkdir(parents=True, exist_ok=True)
     planned = planned_games(spec)
-    aside = None
     with exclusive_lock(run_dir / "promote.lock", timeout=lock_timeout):
-        try:
-            results = ResultsFile(results_path, planned)
-        except BadResults as exc:  # an earlier claim played against another best, or a damaged file
-            aside = set_aside(run_dir, [results_path], str(exc))
-            results = ResultsFile(results_path, planned)
+        results, aside = open_results(run_dir, planned)
         try:
             decision = play_gate(spec, root, results, progress, stop)
         finally:

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from ringrift_testing import PYTHON, SUPPORT, run_cli
+from ringrift_testing import PYTHON, SUPPORT, run_cli, sigint_as_at_a_terminal
 from ringrift_cli.store import queue as q
 from ringrift_cli.store.settings import store_setting
 
@@ -82,7 +82,8 @@ def test_sigkilled_worker_job_is_rerun_by_another_worker(store, subprocess_env, 
 def test_interrupted_selfplay_gives_its_job_back_at_once(store, subprocess_env, home, stop):
     proc = subprocess.Popen(
         [PYTHON, "-m", "ringrift_cli", "selfplay", "square8_2p", "--games", "50", "--sims", "16",
-         "--model", "none"], env=subprocess_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+         "--model", "none"], env=subprocess_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        preexec_fn=sigint_as_at_a_terminal)
     deadline = time.time() + 60
     while time.time() < deadline and not q.list_jobs(store, status="claimed"):
         time.sleep(0.1)

@@ -93,9 +93,8 @@ def _stop(folder, job, recorded):
         spec = os.path.join(folder, "spec.json").encode()
         if b"run-job" not in words or not any(word.endswith(spec) for word in words):
             return False
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            if handle.read().rsplit(b")", 1)[-1].split()[0] in (b"Z", b"X"):
-                return False  # it ended; only its parent has not collected its exit status
+        if _ended(pid):
+            return False
     except OSError:
         pass  # no /proc (not Linux): the session id is the check
     try:
@@ -112,14 +111,20 @@ def _wait_gone(pid, seconds):
     while time.monotonic() < deadline:
         try:
             if os.path.isdir("/proc"):
-                with open(f"/proc/{pid}/stat", "rb") as handle:
-                    if handle.read().rsplit(b")", 1)[-1].split()[0] in (b"Z", b"X"):
-                        return  # ended; only its parent has not collected its exit status
+                if _ended(pid):
+                    return
             else:
                 os.kill(pid, 0)
         except OSError:
             return
         time.sleep(0.02)
+
+
+def _ended(pid):
+    """Whether /proc says the process has ended and only its parent has not collected its exit status
+    (OSError when there is no such process)."""
+    with open(f"/proc/{pid}/stat", "rb") as handle:
+        return handle.read().rsplit(b")", 1)[-1].split()[0] in (b"Z", b"X")
 
 
 def main():

@@ -23,9 +23,8 @@ from pathlib import Path
 from ..errors import UserError
 from ..files import exclusive_lock, fsync_dir, sha256_of
 from ..game.rules import parse_config_key
-from ..runner.spec import InputFile, RunSpec, input_path
+from ..runner.spec import RunSpec
 from ..runner.status import OutputFile, RunStatus
-from ..store.artifacts import get_artifact
 from ..store.db import now
 from ..store.events import append_event
 from ..store.game_records import count_games, finish_shard, recorded_indices, write_game
@@ -34,7 +33,8 @@ from ..store.models import Model, best_model
 from ..store.queue import Job, check_held_in
 from .eval_results import RESULTS_FILE, BadResults, PlannedGames, ResultsFile, open_results, read_results
 from .handlers import JobContext
-from .matchplay import Participant, PlayedGame, play_block_games, resolve_candidate, resolve_device, seat_spec
+from .matchplay import (Participant, PlayedGame, model_files, planned_models, play_block_games, play_settings,
+                        resolve_candidate, resolve_device, seat_spec)
 from .params import eval_params, job_values, with_procs_resolved
 from .selfplay import open_temporary_shard, progress_detail, register_games_shard_in
 
@@ -83,15 +83,9 @@ def plan_eval(context, job: Job) -> RunSpec:
     candidate = resolve_candidate(context, job.config_key, values["model"])
     opponents = resolve_opponents(context, job.config_key, tuple(dict.fromkeys(values["opponents"].split(","))),
                                   candidate)
-    inputs, models = [], {}
-    for model in [candidate] + [o.model for o in opponents if o.model is not None]:
-        artifact = get_artifact(context.store, model.artifact_id)  # resolve_candidate checked the file
-        inputs.append(InputFile("model", artifact.path, artifact.sha256))
-        models[model.id] = artifact.path
+    inputs, models = planned_models(context, [candidate] + [o.model for o in opponents if o.model is not None])
     params = {"candidate": candidate.id, "opponents": [o.name for o in opponents], "models": models,
-              "games": values["games"], "sims": values["sims"], "parallel": values["parallel"],
-              "procs": values["procs"], "device": values["device"], "seed": values["seed"],
-              "gumbel": context.setting("search.gumbel"), "opening_plies": context.setting("eval.opening_plies")}
+              "games": values["games"], **play_settings(context, values)}
     return RunSpec(job.id, job.claim_seq, "eval", job.config_key, params, tuple(inputs))
 
 
@@ -199,12 +193,6 @@ def play_gauntlet(spec: RunSpec, root: Path, final: Path, results: ResultsFile, 
     finish_shard(conn)
     os.replace(final.with_name(final.name + ".tmp"), final)
     fsync_dir(final.parent)
-
-
-def model_files(spec: RunSpec, root: Path) -> dict[str, Path]:
-    """Each planned model's file on this machine (checked against its sha256), by model id."""
-    paths = {item.path: item for item in spec.inputs}
-    return {name: input_path(root, paths[path]) for name, path in spec.params["models"].items()}
 
 
 def open_eval_shard(spec: RunSpec, final: Path):

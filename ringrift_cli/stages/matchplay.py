@@ -11,9 +11,12 @@ recorded in their run folders).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from ..errors import UserError
+from ..runner.spec import InputFile, RunSpec, input_path
+from ..store.artifacts import get_artifact
 from ..store.game_records import GameRecord
 from ..store.models import Model, find_model, latest_candidate
 
@@ -55,6 +58,29 @@ def resolve_candidate(context, config_key: str, name: str) -> Model:
                         f"this ringrift encodes with {ENCODER_VERSION}")
     registered_model_path(context, model.id)  # refuses a missing or tampered file, by name
     return model
+
+
+def planned_models(context, models: list[Model]) -> tuple[list[InputFile], dict[str, str]]:
+    """Each model's file as a run input (its path and sha256), and that path by model id."""
+    inputs, paths = [], {}
+    for model in models:
+        artifact = get_artifact(context.store, model.artifact_id)  # resolve_candidate checked the file
+        inputs.append(InputFile("model", artifact.path, artifact.sha256))
+        paths[model.id] = artifact.path
+    return inputs, paths
+
+
+def play_settings(context, values: dict) -> dict:
+    """What a run's games are played with, from the job's resolved values and the settings."""
+    return {"sims": values["sims"], "parallel": values["parallel"], "procs": values["procs"],
+            "device": values["device"], "seed": values["seed"], "gumbel": context.setting("search.gumbel"),
+            "opening_plies": context.setting("eval.opening_plies")}
+
+
+def model_files(spec: RunSpec, root: Path) -> dict[str, Path]:
+    """Each planned model's file on this machine (checked against its sha256), by model id."""
+    paths = {item.path: item for item in spec.inputs}
+    return {name: input_path(root, paths[path]) for name, path in spec.params["models"].items()}
 
 
 def seat_spec(name: str, models: dict, simulations: int) -> PlayerSpec:

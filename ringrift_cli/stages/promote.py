@@ -40,17 +40,16 @@ from ..ai.sprt import SprtSettings
 from ..errors import UserError
 from ..files import exclusive_lock, sha256_of
 from ..game.rules import parse_config_key
-from ..runner.spec import InputFile, RunSpec
+from ..runner.spec import RunSpec
 from ..runner.status import OutputFile, RunStatus
-from ..store.artifacts import get_artifact
 from ..store.events import append_event
 from ..store.matches import Match, matches_for, matches_in, record_match_in
 from ..store.models import Model, best_model, find_model, get_model_in, promote_in, reject_in, rollback_in
 from ..store.queue import Job, check_held_in
-from .eval import model_files
 from .eval_results import RESULTS_FILE, BadResults, PlannedGames, ResultsFile, open_results, read_results
 from .handlers import JobContext
-from .matchplay import BLOCK, PlayedGame, play_block_games, resolve_candidate, resolve_device, seat_spec
+from .matchplay import (BLOCK, PlayedGame, model_files, planned_models, play_block_games, play_settings,
+                        resolve_candidate, resolve_device, seat_spec)
 from .params import job_values, promote_params, with_procs_resolved
 
 
@@ -72,10 +71,16 @@ def gate_settings(context, players: int) -> GateSettings:
 
 def check_promote_inputs(context, config_key: str, raw: dict) -> None:
     params = promote_params(raw, context.setting)
-    candidate = resolve_candidate(context, config_key, params.model)
+    resolve_promotable(context, config_key, params.model)
+    gate_settings(context, parse_config_key(config_key)[1])
+
+
+def resolve_promotable(context, config_key: str, name: str) -> Model:
+    """The model to gate: resolved like eval's candidate, and still a candidate."""
+    candidate = resolve_candidate(context, config_key, name)
     if candidate.status != "candidate":
         raise UserError(f"model {candidate.id[:12]} is {candidate.status}, not a candidate")
-    gate_settings(context, parse_config_key(config_key)[1])
+    return candidate
 
 
 def promote_handler(job: Job, jctx: JobContext) -> dict:
@@ -98,23 +103,15 @@ def plan_promote(context, job: Job) -> RunSpec:
     the gate already has, and every setting the new games are played with (``procs`` and ``device``
     may stay ``auto``: the host decides)."""
     values = job_values("promote", job.params, context.setting, job)
-    candidate = resolve_candidate(context, job.config_key, values["model"])
-    if candidate.status != "candidate":
-        raise UserError(f"model {candidate.id[:12]} is {candidate.status}, not a candidate")
+    candidate = resolve_promotable(context, job.config_key, values["model"])
     best = best_model(context.store, job.config_key)
     settings = gate_settings(context, parse_config_key(job.config_key)[1])
-    inputs, models = [], {}
-    for model in [candidate] + ([best] if best else []):
-        artifact = get_artifact(context.store, model.artifact_id)
-        inputs.append(InputFile("model", artifact.path, artifact.sha256))
-        models[model.id] = artifact.path
+    inputs, models = planned_models(context, [candidate] + ([best] if best else []))
     recorded = [{"job_id": m.job_id, "game_index": m.game_index, "players": list(m.players), "ranks": list(m.ranks)}
                 for m in matches_for(context.store, job.config_key) if gate_uses(m, candidate.id, best and best.id)]
     params = {"candidate": candidate.id, "best": best.id if best else "", "models": models,
               "gate": {"floors": settings.floors, "min_games": settings.min_games, "sprt": asdict(settings.sprt)},
-              "recorded": recorded, "sims": values["sims"], "parallel": values["parallel"], "procs": values["procs"],
-              "device": values["device"], "seed": values["seed"], "gumbel": context.setting("search.gumbel"),
-              "opening_plies": context.setting("eval.opening_plies")}
+              "recorded": recorded, **play_settings(context, values)}
     return RunSpec(job.id, job.claim_seq, "promote", job.config_key, params, tuple(inputs))
 
 

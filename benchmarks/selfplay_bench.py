@@ -22,6 +22,9 @@ games at once in each process, and evaluations/s are read from its tally
 over ``--seconds`` after a warm-up (process start and the network's load
 excluded); the ceiling is the network at the batch one process forms
 (``--games``) and, with the batching evaluator, at the batch it formed.
+With the batching evaluator a second line says where the time went: the
+search processes' CPU per leaf and their time on the pipe, and the
+evaluator's time idle, gathering requests, running the network and replying.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -111,22 +115,63 @@ class Enough(Exception):
     pass
 
 
+@dataclass
+class Snapshot:
+    """The job's tally at one moment of a measurement."""
+
+    at: float
+    evaluations: int
+    cpu: float
+    batches: int
+    batch_rows: int
+    pipe: list  # search processes' pipe seconds: send, wait, receive
+    search_cpu: float  # search processes' CPU seconds
+    evaluator: list  # evaluator seconds: idle, gather, forward, reply
+
+    @classmethod
+    def of(cls, tally) -> "Snapshot":
+        return cls(time.perf_counter(), tally.evaluations, cpu_seconds(), tally.batches, tally.batch_rows,
+                   list(tally.pipe_seconds), tally.search_cpu_seconds, list(tally.evaluator_seconds))
+
+
+@dataclass
+class Window:
+    """What happened between two snapshots."""
+
+    seconds: float
+    evaluations: int
+    cpu: float
+    batches: int
+    batch_rows: int
+    pipe: list
+    search_cpu: float
+    evaluator: list
+
+    @classmethod
+    def between(cls, first: Snapshot, last: Snapshot) -> "Window":
+        return cls(last.at - first.at, last.evaluations - first.evaluations, last.cpu - first.cpu,
+                   last.batches - first.batches, last.batch_rows - first.batch_rows,
+                   [b - a for a, b in zip(first.pipe, last.pipe)], last.search_cpu - first.search_cpu,
+                   [b - a for a, b in zip(first.evaluator, last.evaluator)])
+
+
 def procs_rate(config_key: str, net, simulations: int, games: int, procs: int, device: str, seconds: float,
-               batch_evaluator: bool) -> tuple[float, float, object]:
-    """(evaluations/s, evaluations per CPU second, final tally) of real selfplay over ``procs`` processes, measured over ``seconds``
-    once the first evaluations are in plus a warm-up of 3 s."""
+               batch_evaluator: bool) -> Window:
+    """Real selfplay over ``procs`` processes, measured over ``seconds`` once the first evaluations are in
+    plus a warm-up of 3 s."""
     from ringrift_cli.ai.search_procs import play_selfplay_procs
 
-    marks: list = []
+    warmed: list = []
+    marks: list[Snapshot] = []
 
     def on_move(tally) -> None:
         now = time.perf_counter()
-        if not marks and tally.evaluations:
-            marks.append((now + 3.0, None, None))  # warm-up ends
-        elif marks and marks[0][1] is None and now >= marks[0][0]:
-            marks[0] = (now, tally.evaluations, cpu_seconds())
-        elif marks and marks[0][1] is not None and now - marks[0][0] >= seconds:
-            marks.append((now, tally.evaluations, cpu_seconds(), tally))
+        if not warmed and tally.evaluations:
+            warmed.append(now + 3.0)
+        elif warmed and not marks and now >= warmed[0]:
+            marks.append(Snapshot.of(tally))
+        elif marks and now - marks[0].at >= seconds:
+            marks.append(Snapshot.of(tally))
             raise Enough
 
     settings = SelfplaySettings(simulations=simulations)
@@ -138,8 +183,23 @@ def procs_rate(config_key: str, net, simulations: int, games: int, procs: int, d
         pass
     if len(marks) < 2:
         raise SystemExit("the games ended before the measurement did: raise --games or lower --seconds")
-    (began, first, cpu_first), (ended, last, cpu_last, tally) = marks
-    return (last - first) / (ended - began), (last - first) / (cpu_last - cpu_first), tally
+    return Window.between(*marks)
+
+
+def time_breakdown(window: Window, procs: int) -> str:
+    """Where the search processes' and the evaluator's time went. A search process's CPU time is its
+    interpreter's work per leaf (selecting, generating moves, encoding, backing up, its half of the
+    pickling); what is left of its wall time it spent on the pipe or waiting for a core."""
+    send, wait, receive = window.pipe
+    searching = procs * window.seconds
+    idle, gather, forward, reply = window.evaluator
+    leaf_us = 1e6 * window.search_cpu / max(window.evaluations, 1)
+    return (f"search processes: CPU busy {window.search_cpu / searching:.0%} ({leaf_us:.0f} us CPU per leaf); "
+            f"per request: send {send / searching:.0%}, waiting {wait / searching:.0%}, "
+            f"receive {receive / searching:.0%} of their wall time; "
+            f"evaluator: idle {idle / window.seconds:.0%}, gather {gather / window.seconds:.0%}, "
+            f"network {forward / window.seconds:.0%}, reply {reply / window.seconds:.0%}, "
+            f"{window.batches / window.seconds:.0f} batches/s")
 
 
 def cpu_seconds() -> float:
@@ -163,7 +223,7 @@ def procs_main(args) -> None:
     print(f"{args.config}, {args.games} games at once in each process, device {args.device}, "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads here (1 per search process), load average {' '.join(f'{x:.1f}' for x in __import__('os').getloadavg())}")
     print(f"{'preset':>6} {'sims':>5} {'procs':>5} {'evaluator':>9} {'evals/s':>9} {'vs 1':>6} {'evals/cpu-s':>11} "
-          f"{'batch':>6} {'ceiling evals/s':>16}")
+          f"{'batch':>6} {'ceiling evals/s':>16} {'of ceil':>7}")
     batching = args.device != "cpu" or args.shared
     for preset in args.presets.split(","):
         net, info = new_net(args.config, preset)
@@ -171,14 +231,17 @@ def procs_main(args) -> None:
         for sims in [int(s) for s in args.sims.split(",")]:
             base = None
             for procs in counts:
-                rate, per_cpu, tally = procs_rate(args.config, net, sims, args.games, procs, args.device, args.seconds,
-                                         batching)
+                window = procs_rate(args.config, net, sims, args.games, procs, args.device, args.seconds, batching)
+                rate = window.evaluations / window.seconds
+                per_cpu = window.evaluations / max(window.cpu, 1e-9)
                 base = base or rate
-                batch = (tally.batch_rows / tally.batches if tally.batches else args.games)
+                batch = window.batch_rows / window.batches if window.batches else args.games
                 ceiling = forward_ceiling(net, info.shape, max(1, round(batch)), args.device, windows=3)
                 label = "shared" if batching else "copies"
                 print(f"{preset:>6} {sims:>5} {procs:>5} {label:>9} {rate:>9.0f} {rate / base:>5.2f}x {per_cpu:>11.0f} "
-                      f"{batch:>6.1f} {ceiling:>16.0f}")
+                      f"{batch:>6.1f} {ceiling:>16.0f} {rate / ceiling:>7.0%}", flush=True)
+                if batching:
+                    print(f"{'':>6} {time_breakdown(window, procs)}", flush=True)
     print("evals/cpu-s: evaluations per CPU second of all the job's processes; where other process groups "
           "(setsid) hold the cores (Linux autogroup gives each an equal share), evals/s cannot scale, "
           "evals/cpu-s shows the cost")

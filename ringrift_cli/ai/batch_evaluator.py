@@ -5,16 +5,51 @@ to this process, which waits briefly until every search process has sent
 its request (or ``GATHER_SECONDS`` pass), runs them as one network call and
 returns each its rows. It lives exactly as long as the job: it ends when the
 last search process closes its pipe, and dies with the job's process.
+
+Only the logits a leaf's moves read travel back: a full hex8 policy row is
+25 KB against a few hundred bytes for its legal moves, and at tens of
+thousands of leaves a second the full rows would make this one process's
+pipe writes the job's limit.
+
+Both ends time their side of the pipe (``PipeTimes``, ``EvaluatorTimes``),
+so a benchmark can say where a job's time goes.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import astuple, dataclass
+from itertools import chain
 from multiprocessing import connection
 
 import numpy as np
 
 from .evaluators import net_item, net_results, stack_items
+
+
+@dataclass
+class PipeTimes:
+    """Seconds a search process spent on its evaluator's pipe; the rest of its time is its own."""
+
+    send: float = 0.0  # pickling and writing its leaves
+    wait: float = 0.0  # until the answer could be read: the batch forming, the network, the reply
+    receive: float = 0.0  # reading and unpickling the answer
+
+    def as_list(self) -> list[float]:
+        return list(astuple(self))
+
+
+@dataclass
+class EvaluatorTimes:
+    """Seconds of the batching evaluator process, by what it was doing."""
+
+    idle: float = 0.0  # no request pending
+    gather: float = 0.0  # from the first request of a batch to the last (reading them included)
+    forward: float = 0.0  # the network, copies to and from the device included
+    reply: float = 0.0  # writing each search process its rows
+
+    def as_list(self) -> list[float]:
+        return list(astuple(self))
 
 GATHER_SECONDS = 0.005  # the longest a ready request waits for the others to join its batch
 STATUS_SECONDS = 0.5
@@ -24,21 +59,47 @@ class RemoteEvaluator:
     """A search process's evaluator: leaves are encoded here, the network runs in the evaluator process."""
 
     name = "net"
+    # Each search process waits for its whole batch. Selecting one half's leaves while the other
+    # half waits on the pipe (as a lone process does with an accelerator) measured slower with a
+    # search process per core on a 16-core GPU host: 27,443 evals/s against 38,819 (docs/benchmarks.md).
     overlaps = False
 
-    def __init__(self, conn: connection.Connection):
+    def __init__(self, conn: connection.Connection, policy_size: int):
         self.conn = conn
+        self.policy_size = policy_size
+        self.times = PipeTimes()
 
     def prepare(self, state, moves):
         return net_item(state, moves)
 
     def run(self, items):
-        self.conn.send(stack_items(items))
-        logits, values = self.conn.recv()  # EOFError when the evaluator process is gone
+        planes, globals_ = stack_items(items)
+        rows, columns = wanted_logits(items)
+        began = time.perf_counter()
+        self.conn.send((planes, globals_, rows * self.policy_size + columns))
+        sent = time.perf_counter()
+        self.conn.poll(None)  # (also wakes on end of file: recv then raises EOFError)
+        ready = time.perf_counter()
+        chosen, values = self.conn.recv()  # EOFError when the evaluator process is gone
+        self.times.send += sent - began
+        self.times.wait += ready - sent
+        self.times.receive += time.perf_counter() - ready
+        # Zeros elsewhere are never read: priors come from the moves' own indices alone.
+        logits = np.zeros((len(items), self.policy_size), dtype=np.float32)
+        logits[rows, columns] = chosen
         return net_results(logits, values, items)
 
     def close(self) -> None:
         self.conn.close()
+
+
+def wanted_logits(items) -> tuple[np.ndarray, np.ndarray]:
+    """(row, policy index) of every logit the items' priors read, row by row."""
+    wanted = [item.distinct if item.distinct is not None else sorted(set(chain.from_iterable(item.move_indices)))
+              for item in items]
+    columns = np.fromiter(chain.from_iterable(wanted), dtype=np.int64)
+    rows = np.repeat(np.arange(len(items), dtype=np.int64), [len(indices) for indices in wanted])
+    return rows, columns
 
 
 def start_batch_evaluator(mp, evaluator, procs: int):
@@ -55,14 +116,18 @@ def start_batch_evaluator(mp, evaluator, procs: int):
     status_send.close()
     for ours, _ in pairs:
         ours.close()
-    return Child("evaluator process", process, status_receive), [RemoteEvaluator(theirs) for _, theirs in pairs]
+    size = evaluator.encoding.policy_size
+    return (Child("evaluator process", process, status_receive),
+            [RemoteEvaluator(theirs, size) for _, theirs in pairs])
 
 
-def gather_requests(open_conns: list) -> dict:
-    """At least one request, then those of the other search processes that arrive within GATHER_SECONDS.
-    Closed pipes (a search process ended or died) leave ``open_conns``."""
+def gather_requests(open_conns: list) -> tuple[dict, float]:
+    """At least one request, then those of the other search processes that arrive within GATHER_SECONDS,
+    and the moment the first one was there. Closed pipes (a search process ended or died) leave
+    ``open_conns``."""
     requests: dict = {}
     ready = connection.wait(open_conns)
+    first = time.perf_counter()
     deadline = time.monotonic() + GATHER_SECONDS
     while True:
         for conn in ready:
@@ -73,10 +138,10 @@ def gather_requests(open_conns: list) -> dict:
         waiting = [conn for conn in open_conns if conn not in requests]
         left = deadline - time.monotonic()
         if not waiting or left <= 0 or not open_conns:
-            return requests
+            return requests, first
         ready = connection.wait(waiting, timeout=left)
         if not ready:
-            return requests
+            return requests, first
 
 
 def evaluator_process(conns: list, status, parent_pid: int, evaluator) -> None:
@@ -87,27 +152,37 @@ def evaluator_process(conns: list, status, parent_pid: int, evaluator) -> None:
         one_torch_thread()  # (forced onto a CPU: the search processes have the other cores)
     open_conns = list(conns)
     batches = rows = capacity = 0
+    times = EvaluatorTimes()
     reported = time.monotonic()
     while open_conns:
         searching = len(open_conns)
-        requests = gather_requests(open_conns)
+        began = time.perf_counter()
+        requests, first = gather_requests(open_conns)
+        gathered = time.perf_counter()
+        times.idle += first - began
+        times.gather += gathered - first
         if not requests:
             continue
-        counts = [len(planes) for planes, _ in requests.values()]
-        planes = np.concatenate([planes for planes, _ in requests.values()])
-        globals_ = np.concatenate([globals_ for _, globals_ in requests.values()])
-        logits, values = evaluator.forward(planes, globals_)
-        start = 0
-        for conn, count in zip(requests, counts):
+        counts = [len(request[0]) for request in requests.values()]
+        width = evaluator.encoding.policy_size
+        starts = np.cumsum([0] + counts[:-1])
+        take = np.concatenate([offsets + start * width for (_, _, offsets), start in zip(requests.values(), starts)])
+        ends = np.cumsum([len(offsets) for _, _, offsets in requests.values()])
+        planes = np.concatenate([request[0] for request in requests.values()])
+        globals_ = np.concatenate([request[1] for request in requests.values()])
+        chosen, values = evaluator.forward(planes, globals_, take=take)
+        computed = time.perf_counter()
+        for conn, count, start, end, low in zip(requests, counts, starts, ends, chain([0], ends)):
             try:
-                conn.send((logits[start:start + count], values[start:start + count]))
+                conn.send((chosen[low:end], values[start:start + count]))
             except (BrokenPipeError, OSError):
                 open_conns.remove(conn)  # that search process died while we computed
-            start += count
+        times.forward += computed - gathered
+        times.reply += time.perf_counter() - computed
         # Fill: the rows this call held against what it would with every search process's request
         # as large as the largest one.
-        batches, rows, capacity = batches + 1, rows + start, capacity + searching * max(counts)
+        batches, rows, capacity = batches + 1, rows + sum(counts), capacity + searching * max(counts)
         if time.monotonic() - reported >= STATUS_SECONDS:
-            status.send(("batches", [batches, rows, capacity]))
+            status.send(("batches", [batches, rows, capacity, *times.as_list()]))
             reported = time.monotonic()
-    status.send(("batches", [batches, rows, capacity]))
+    status.send(("batches", [batches, rows, capacity, *times.as_list()]))

@@ -102,14 +102,25 @@ class NetEvaluator:
         self.name = "net"
 
     def __getstate__(self) -> dict:
-        # A search process gets its own copy of the network; the torch module itself is re-imported.
-        return {key: value for key, value in self.__dict__.items() if key != "torch"}
+        # A child process gets its own copy of the network, its weights as numpy arrays: torch's
+        # own pickling of tensors for a child process shares them through file descriptors (or, on
+        # an accelerator, IPC handles) that must outlive the child's start, and a copy made here
+        # would not. The torch module itself is re-imported.
+        state = {key: value for key, value in self.__dict__.items() if key not in ("torch", "net")}
+        weights = {name: tensor.detach().cpu().numpy() for name, tensor in self.net.state_dict().items()}
+        state["net"] = (self.net.shape, self.net.preset, weights)
+        return state
 
     def __setstate__(self, state: dict) -> None:
         import torch
 
+        from .net import RingRiftNet
+
         torch.set_flush_denormal(True)
-        self.__dict__.update(state, torch=torch)
+        shape, preset, weights = state.pop("net")
+        net = RingRiftNet(shape, preset)
+        net.load_state_dict({name: torch.from_numpy(array) for name, array in weights.items()})
+        self.__dict__.update(state, torch=torch, net=net.to(state["device"]).eval())
 
     def prepare(self, state: GameState, moves: list[Move]) -> _NetItem:
         return net_item(state, moves)
@@ -118,13 +129,17 @@ class NetEvaluator:
         logits, values = self.forward(*stack_items(items))
         return net_results(logits, values, items)
 
-    def forward(self, planes: np.ndarray, globals_: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(policy logits, mover-first values) of a batch of encoded positions."""
+    def forward(self, planes: np.ndarray, globals_: np.ndarray,
+                take: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(policy logits, mover-first values) of a batch of encoded positions; with ``take`` (flat
+        offsets into the logits), only those logits, gathered where the network ran."""
         torch = self.torch
         planes = torch.from_numpy(planes).to(self.device)
         globals_ = torch.from_numpy(globals_).to(self.device)
         with torch.inference_mode():
             logits, values = self.net(planes, globals_)
+            if take is not None:
+                logits = logits.reshape(-1)[torch.from_numpy(take).to(self.device)]
         return logits.float().cpu().numpy(), values.float().cpu().numpy()
 
 

@@ -92,6 +92,7 @@ class RingRiftNet(nn.Module):
     def __init__(self, shape: NetShape, preset: Preset):
         super().__init__()
         self.shape = shape
+        self.preset = preset
         c = preset.channels
         self.stem = nn.Conv2d(shape.planes, c, 3, padding=1, bias=False)
         self.stem_bn = nn.BatchNorm2d(c)

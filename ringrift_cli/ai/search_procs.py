@@ -48,6 +48,12 @@ class ProcsTally(PlayTally):
     batches: int = 0
     batch_rows: int = 0
     batch_capacity: int = 0  # rows the batches could have held (one request per search process)
+    # Seconds, summed over the search processes: on their evaluators' pipes (send, wait, receive),
+    # and of CPU time.
+    pipe_seconds: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    search_cpu_seconds: float = 0.0
+    # Seconds of the batching evaluator (idle, gather, forward, reply); see batch_evaluator.
+    evaluator_seconds: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0, 0.0])
 
     @property
     def batch_fill(self) -> float | None:
@@ -60,7 +66,8 @@ class Child:
     process: object
     conn: connection.Connection
     finished: bool = False
-    counts: list[int] = field(default_factory=lambda: [0, 0])  # moves, evaluations
+    # moves, evaluations, pipe seconds (send, wait, receive), CPU seconds
+    counts: list = field(default_factory=lambda: [0, 0, 0.0, 0.0, 0.0, 0.0])
 
 
 def usable_cores() -> int:
@@ -150,6 +157,8 @@ def gather(children: list[Child], evaluator_children: list[Child], on_game, on_m
                 receive(child, tally, on_game)  # (an evaluator may end just before the last "done" is read)
         tally.moves = sum(child.counts[0] for child in children)
         tally.evaluations = sum(child.counts[1] for child in children)
+        tally.pipe_seconds = [sum(child.counts[k] for child in children) for k in (2, 3, 4)]
+        tally.search_cpu_seconds = sum(child.counts[5] for child in children)
         on_move(tally)
     return tally
 
@@ -168,7 +177,8 @@ def receive(child: Child, tally: ProcsTally, on_game) -> None:
     elif kind == "counts":
         child.counts = payload
     elif kind == "batches":
-        tally.batches, tally.batch_rows, tally.batch_capacity = payload
+        tally.batches, tally.batch_rows, tally.batch_capacity = payload[:3]
+        tally.evaluator_seconds = payload[3:]
     elif kind == "done":
         child.counts, child.finished = payload, True
     elif kind == "error":
@@ -229,20 +239,25 @@ def search_process(conn, parent_pid: int, config_key: str, sides: list[Side], re
 
     last = [0.0]
     tally = PlayTally()
+    pipes = [side.evaluator.times for side in sides if hasattr(side.evaluator, "times")]
+
+    def counts() -> list:
+        pipe = [sum(column) for column in zip(*(times.as_list() for times in pipes))] or [0.0] * 3
+        return [tally.moves, tally.evaluations, *pipe, time.process_time()]
 
     def report(inner: PlayTally) -> None:
         tally.moves, tally.evaluations = inner.moves, inner.evaluations
         if time.monotonic() - last[0] >= TALLY_SECONDS:
             if os.getppid() != parent_pid:
                 os._exit(1)  # orphaned (no parent-death signal here): nobody will record our games
-            conn.send(("counts", [inner.moves, inner.evaluations]))
+            conn.send(("counts", counts()))
             last[0] = time.monotonic()
 
     try:
         for result in play_games(config_key, sides, draw(), parallel=parallel, base_seed=base_seed, record=record,
                                  on_move=report):
             conn.send(("game", result))
-        conn.send(("done", [tally.moves, tally.evaluations]))
+        conn.send(("done", counts()))
     except (BrokenPipeError, EOFError):
         os._exit(1)  # the job's process or an evaluator is gone
     except UserError as exc:

@@ -88,6 +88,11 @@ def test_network_copies_per_process_and_the_batching_evaluator_record_the_one_pr
     same_games(one, copies, exact=False)
     same_games(one, batched, exact=False)
     assert tally.batches > 0 and 0 < tally.batch_fill <= 1
+    # Where the time went, as the benchmark reports it: both ends of the pipe timed.
+    send, wait, receive = tally.pipe_seconds
+    assert send > 0 and wait > 0 and receive > 0 and tally.search_cpu_seconds > 0
+    idle, gather, forward, reply = tally.evaluator_seconds
+    assert forward > 0 and reply > 0 and idle + gather > 0
     assert not children_named("ringrift-")
 
 
@@ -245,3 +250,55 @@ def test_selfplay_jobs_with_one_and_two_processes_record_the_same_shard(home):
         _, games = read_games(home / json.loads(result.output)["path"])
         shards.append({game.index: game for game in games})
     same_games(*shards)
+
+
+def test_the_batching_evaluator_returns_the_priors_and_values_of_the_network_in_this_process(one_thread):
+    """Only the logits a leaf's moves read cross the pipe; what the search gets is unchanged."""
+    import random
+
+    from ringrift_cli.ai.batch_evaluator import start_batch_evaluator
+    from ringrift_cli.game import apply_move_inplace, initial_state, legal_moves, state_from_json, state_to_json
+
+    rng, state, states = random.Random(5), initial_state(CONFIG), []
+    while len(states) < 40:
+        if state.is_over():
+            state = initial_state(CONFIG)
+        states.append(state.copy())
+        moves = legal_moves(state)
+        apply_move_inplace(state, moves[rng.randrange(len(moves))], validate=False, undo=False)
+    # A recovery slide offered in several variants: moves whose policy indices are shared.
+    doc = state_to_json(initial_state(CONFIG))
+    doc.update(stacks={"6,6": [1, 2], "0,7": [1, 2]}, markers={"0,3": 1, "1,3": 1, "2,3": 1, "4,3": 1, "3,4": 1},
+               rings_in_hand=[0, 16], phase="movement")
+    states.insert(20, state_from_json(doc))
+    evaluator = tiny_net_evaluator()
+    items = [evaluator.prepare(s, legal_moves(s)) for s in states]
+    assert any(item.distinct is None for item in items)
+    child, [remote] = start_batch_evaluator(multiprocessing.get_context("spawn"), evaluator, 1)
+    try:
+        got = remote.run(items)
+    finally:
+        remote.close()
+        child.process.join(timeout=10)
+    for (priors, seats), (want_priors, want_seats) in zip(got, evaluator.run(items)):
+        assert priors.tobytes() == want_priors.tobytes() and seats.tobytes() == want_seats.tobytes()
+    assert remote.times.wait > 0 and not child.process.is_alive()
+
+
+def test_a_network_evaluator_travels_to_a_child_as_numpy_weights():
+    """torch's own pickling of tensors for a child process passes file descriptors that must stay
+    open until the child starts (a GPU host failed with "bad value(s) in fds_to_keep"); the weights
+    travel as plain arrays instead, and the copy computes what the original does."""
+    import pickle
+    from multiprocessing.reduction import ForkingPickler
+
+    evaluator = tiny_net_evaluator()
+    data = bytes(ForkingPickler.dumps(evaluator))
+    assert b"torch" not in data
+    copy = pickle.loads(data)
+    shape = evaluator.net.shape
+    rng = np.random.default_rng(0)
+    planes = rng.random((3, shape.planes, shape.height, shape.width), dtype=np.float32)
+    globals_ = rng.random((3, shape.globals), dtype=np.float32)
+    for mine, theirs in zip(evaluator.forward(planes, globals_), copy.forward(planes, globals_)):
+        assert mine.tobytes() == theirs.tobytes()

@@ -455,16 +455,13 @@ def move_priors(logits: np.ndarray, index_sets: list[tuple[int, ...]]) -> np.nda
 
 
 def policy_target(index_sets: list[tuple[int, ...]], move_probs) -> tuple[np.ndarray, np.ndarray]:
-    """A training target as (sorted unique int32 indices, float32 probs):
-    each move's probability spread evenly over its indices, repeated
-    indices added up. Inverse of ``move_priors`` when sets are disjoint."""
+    """A training target as (sorted unique int32 indices, float32 probs): each move's probability
+    spread evenly over its indices, repeated indices added up. Inverse of ``move_priors`` when sets
+    are disjoint. Every index of every move is listed, with probability 0 where the search gave none:
+    the indices are the legal moves, which the trainer's softmax runs over."""
     flat = np.fromiter((i for group in index_sets for i in group), dtype=np.int64)
     share = np.repeat(np.asarray(move_probs, dtype=np.float64) / [len(g) for g in index_sets],
                       [len(g) for g in index_sets])
     unique, inverse = np.unique(flat, return_inverse=True)
     probs = np.bincount(inverse, weights=share, minlength=len(unique))
-    # Kept only where the stored float32 is positive: a share too small for it (a vanishing
-    # prior under the improved policy) would be a zero in a sparse target.
-    keep = (probs / max(probs.sum(), 1e-300)).astype(np.float32) > 0
-    probs = probs[keep]
-    return unique[keep].astype(np.int32), (probs / probs.sum()).astype(np.float32)
+    return unique.astype(np.int32), (probs / probs.sum()).astype(np.float32)

@@ -8,8 +8,10 @@ array              dtype, shape     meaning
 features           float32 N,C,H,W  board planes (``encoding.encode_state``)
 globals            float32 N,G      global features
 policy_offsets     int64 N+1        sample i's targets are [offsets[i], offsets[i+1])
-policy_indices     int32 K          policy indices (sparse visit distribution)
-policy_probs       float32 K        their probabilities; each sample's sum to 1
+policy_indices     int32 K          policy indices of every legal move (the trainer's softmax
+                                    runs over these alone)
+policy_probs       float32 K        the search's probabilities (0 where it gave none); each
+                                    sample's sum to 1
 values             float32 N,S      value target per seat, the side to move first: the final
                                     result, or blended with the search's value (export.value_blend)
 searched           bool N           the move was searched (False: forced, one legal move)

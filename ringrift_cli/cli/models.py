@@ -9,7 +9,7 @@ import typer
 from ..context import open_context
 from ..keys import check_config_key
 from .options import HomeOption, JsonOption
-from .render import clock, console, print_json, table
+from .render import clock, console, fitted_table, print_json, table
 
 models_app = typer.Typer(help="The trained models: status, lineage, metrics, Elo, file sha256.", no_args_is_help=True)
 
@@ -53,14 +53,14 @@ def ls(
     if json_output:
         print_json({"models": views})
         return
-    out = table(f"models ({len(views)})", ["id", "config", "status", "created", "val policy", "val value",
-                                           "top-1", "elo", "file"])
-    for v in views:
-        m = v["metrics"]
-        out.add_row(v["id"][:12], v["config_key"], v["status"], clock(v["created_at"]),
-                    f"{m.get('val_policy_loss', 0):.3f}", f"{m.get('val_value_loss', 0):.3f}",
-                    f"{m.get('val_top1', 0):.1%}", elo_text(v), "ok" if v["file_ok"] else "FAILS sha256")
-    console().print(out)
+    # Validation figures under short headers, and the creation time as the one column that gives
+    # way: on an 80-column terminal the id must stay whole, since users type it.
+    rows = [[v["id"][:12], v["config_key"], v["status"], f"{v['metrics'].get('val_policy_loss', 0):.3f}",
+             f"{v['metrics'].get('val_value_loss', 0):.3f}", f"{v['metrics'].get('val_top1', 0):.1%}",
+             elo_text(v), "ok" if v["file_ok"] else "FAILS sha256", clock(v["created_at"])] for v in views]
+    console().print(fitted_table(f"models ({len(views)}; policy, value, top-1: on validation games)",
+                                 ["id", "config", "status", "policy", "value", "top-1", "elo", "file", "created"],
+                                 rows, flexible=("created",)))
 
 
 @models_app.command("show")

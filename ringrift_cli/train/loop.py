@@ -80,10 +80,16 @@ def batch_losses(net, batch: Batch, device: torch.device) -> tuple[torch.Tensor,
     globals_ = torch.from_numpy(batch.globals).to(device, non_blocking=True)
     with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
         logits, values = net(planes, globals_)
-    logp = torch.log_softmax(logits.float(), dim=1)
     rows = torch.from_numpy(batch.target_rows).to(device)
     indices = torch.from_numpy(batch.target_indices).to(device)
     probs = torch.from_numpy(batch.target_probs).to(device)
+    # The softmax runs over each sample's target indices, its legal moves, as the search's priors
+    # do: over every policy index, the loss would mostly teach which indices are legal, and
+    # ranking the legal moves is what the search needs from the network.
+    legal = torch.full_like(logits, float("-inf"), dtype=torch.float32)
+    legal[rows, indices] = 0.0
+    logits = logits.float() + legal
+    logp = torch.log_softmax(logits, dim=1)
     per_sample = torch.zeros(batch.size, device=device).index_add_(0, rows, -probs * logp[rows, indices])
     weight = torch.from_numpy(batch.policy_weight).to(device)
     policy = (per_sample * weight).sum() / weight.sum().clamp_min(1e-8)

@@ -354,12 +354,16 @@ def test_shared_index_probability_is_split_between_its_moves():
     priors = move_priors(np.zeros(4), sets)
     assert priors == pytest.approx([0.375, 0.375, 0.25])
     indices, values = policy_target(sets, [0.5, 0.5, 0.0])
-    assert indices.tolist() == [0, 1, 2] and values.tolist() == pytest.approx([0.5, 0.25, 0.25])
+    assert indices.tolist() == [0, 1, 2, 3] and values.tolist() == pytest.approx([0.5, 0.25, 0.25, 0.0])
 
 
-def test_a_share_too_small_for_float32_is_left_out_of_the_target():
+def test_the_target_lists_every_legal_move_even_with_no_probability():
+    """The trainer's softmax runs over the target's indices: they are the legal moves, searched or not."""
     indices, values = policy_target([(4,), (7,), (9,)], [0.6, 1e-60, 0.4])  # as a vanishing prior leaves it
-    assert indices.tolist() == [4, 9] and np.all(values > 0) and float(values.sum()) == pytest.approx(1)
+    assert indices.tolist() == [4, 7, 9] and values.tolist() == pytest.approx([0.6, 0.0, 0.4])
+    assert float(values.sum()) == pytest.approx(1)
+    indices, values = policy_target([(2,), (5,)], [1.0, 0.0])  # a move PUCT never visited
+    assert indices.tolist() == [2, 5] and values.tolist() == [1.0, 0.0]
 
 
 # -- symmetries ---------------------------------------------------------------------------

@@ -101,6 +101,44 @@ def test_policy_weight_scales_the_policy_loss(samples_home):
     assert full.item() > 0 and half.item() != pytest.approx(full.item())
 
 
+class FixedLogits(torch.nn.Module):
+    """A stand-in network whose outputs are set by the test."""
+
+    def __init__(self, logits: torch.Tensor, seats: int):
+        super().__init__()
+        self.logits, self.seats = logits, seats
+
+    def forward(self, planes, globals_):
+        return self.logits.clone(), torch.zeros(len(planes), self.seats)
+
+
+def test_the_policy_loss_ranks_the_legal_moves_alone(samples_home):
+    """Logits on indices outside a sample's target (its legal moves) change neither the loss nor top-1:
+    the softmax runs over the legal moves, as the search's priors do."""
+    sources = sources_of(samples_home)
+    size = encoder_for("hex8_2p").policy_size
+    batch = next(iterate_batches(sources, validation=False, batch_size=32, val_fraction=0.2,
+                                 encoder_version=ENCODER_VERSION, policy_size=size))
+    rng = np.random.default_rng(1)
+    logits = torch.from_numpy(rng.normal(size=(batch.size, size)).astype(np.float32))
+    seats = batch.values.shape[1]
+    policy, _, top1 = batch_losses(FixedLogits(logits, seats), batch, torch.device("cpu"))
+    outside = torch.ones(batch.size, size, dtype=torch.bool)
+    outside[torch.from_numpy(batch.target_rows), torch.from_numpy(batch.target_indices)] = False
+    louder = logits.masked_fill(outside, 50.0)  # illegal indices far above every legal one
+    policy_louder, _, top1_louder = batch_losses(FixedLogits(louder, seats), batch, torch.device("cpu"))
+    assert policy_louder.item() == pytest.approx(policy.item(), rel=1e-6) and top1_louder.item() == top1.item()
+    # The expected figure, by hand for each sample: -sum p log softmax over its own indices.
+    by_hand, weights = 0.0, 0.0
+    for row in range(batch.size):
+        mine = batch.target_rows == row
+        chosen = logits[row, torch.from_numpy(batch.target_indices[mine])].double()
+        logp = chosen - torch.logsumexp(chosen, dim=0)
+        by_hand += batch.policy_weight[row] * -(torch.from_numpy(batch.target_probs[mine]).double() * logp).sum().item()
+        weights += batch.policy_weight[row]
+    assert policy.item() == pytest.approx(by_hand / weights, rel=1e-5)
+
+
 def test_training_lowers_validation_loss_and_registers_a_candidate(samples_home, monkeypatch):
     monkeypatch.setenv("RINGRIFT_HOME", str(samples_home))
     result = cli_json("train", "hex8_2p", "--preset", "tiny", "--epochs", "4", "--from", "scratch", "--seed", "1",

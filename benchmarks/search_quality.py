@@ -77,7 +77,8 @@ def repeatability(positions: list, simulations: int, gumbel: bool) -> dict:
         first += a == 0
         chance += 1 / len(legal_moves(state))
     n = len(positions)
-    return {"agreement": agree / n, "tied": tied / n, "first_move": first / n, "chance": chance / n}
+    return {"agreement": agree / n, "agreed": agree, "positions": n, "tied": tied / n, "first_move": first / n,
+            "chance": chance / n}
 
 
 def strength(config_key: str, games: int, gumbel: bool) -> list[tuple[str, float, tuple]]:
@@ -106,7 +107,8 @@ def main() -> None:
     for root in roots:
         began = time.perf_counter()
         r = repeatability(positions, args.sims, root == "gumbel")
-        print(f"  {root:6s} agreement {r['agreement']:.0%} (target >= 70%; another {r['tied']:.0%} chose two moves "
+        print(f"  {root:6s} agreement {r['agreement']:.1%} ({r['agreed']} of {r['positions']}; target >= 70%; "
+              f"another {r['tied']:.0%} chose two moves "
               f"of equal one-ply value); first generated move "
               f"{r['first_move']:.0%} vs chance {r['chance']:.0%} (target <= chance + 5 points) "
               f"[{time.perf_counter() - began:.0f}s]", flush=True)

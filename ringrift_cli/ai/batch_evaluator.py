@@ -144,6 +144,31 @@ def gather_requests(open_conns: list) -> tuple[dict, float]:
             return requests, first
 
 
+@dataclass
+class JoinedBatch:
+    """The requests of one network call, one after another."""
+
+    planes: np.ndarray
+    globals: np.ndarray
+    take: np.ndarray  # flat offsets of the logits the search processes want, request by request
+    rows: list[slice]  # each request's rows of the batch
+    logits: list[slice]  # each request's part of the taken logits
+
+
+def join_requests(requests: list[tuple], policy_size: int) -> JoinedBatch:
+    """One batch of (planes, globals, logit offsets within the request) requests; each request's
+    offsets are shifted to where its rows start."""
+    rows, logits, takes = [], [], []
+    row = taken = 0
+    for planes, _, offsets in requests:
+        rows.append(slice(row, row + len(planes)))
+        logits.append(slice(taken, taken + len(offsets)))
+        takes.append(offsets + row * policy_size)
+        row, taken = row + len(planes), taken + len(offsets)
+    return JoinedBatch(np.concatenate([request[0] for request in requests]),
+                       np.concatenate([request[1] for request in requests]), np.concatenate(takes), rows, logits)
+
+
 def evaluator_process(conns: list, status, parent_pid: int, evaluator) -> None:
     from .search_procs import die_with_parent, one_torch_thread
 
@@ -163,24 +188,19 @@ def evaluator_process(conns: list, status, parent_pid: int, evaluator) -> None:
         times.gather += gathered - first
         if not requests:
             continue
-        counts = [len(request[0]) for request in requests.values()]
-        width = evaluator.encoding.policy_size
-        starts = np.cumsum([0] + counts[:-1])
-        take = np.concatenate([offsets + start * width for (_, _, offsets), start in zip(requests.values(), starts)])
-        ends = np.cumsum([len(offsets) for _, _, offsets in requests.values()])
-        planes = np.concatenate([request[0] for request in requests.values()])
-        globals_ = np.concatenate([request[1] for request in requests.values()])
-        chosen, values = evaluator.forward(planes, globals_, take=take)
+        batch = join_requests(list(requests.values()), evaluator.encoding.policy_size)
+        chosen, values = evaluator.forward(batch.planes, batch.globals, take=batch.take)
         computed = time.perf_counter()
-        for conn, count, start, end, low in zip(requests, counts, starts, ends, chain([0], ends)):
+        for conn, own_rows, own_logits in zip(requests, batch.rows, batch.logits):
             try:
-                conn.send((chosen[low:end], values[start:start + count]))
+                conn.send((chosen[own_logits], values[own_rows]))
             except (BrokenPipeError, OSError):
                 open_conns.remove(conn)  # that search process died while we computed
         times.forward += computed - gathered
         times.reply += time.perf_counter() - computed
         # Fill: the rows this call held against what it would with every search process's request
         # as large as the largest one.
+        counts = [part.stop - part.start for part in batch.rows]
         batches, rows, capacity = batches + 1, rows + sum(counts), capacity + searching * max(counts)
         if time.monotonic() - reported >= STATUS_SECONDS:
             status.send(("batches", [batches, rows, capacity, *times.as_list()]))

@@ -302,3 +302,16 @@ def test_a_network_evaluator_travels_to_a_child_as_numpy_weights():
     globals_ = rng.random((3, shape.globals), dtype=np.float32)
     for mine, theirs in zip(evaluator.forward(planes, globals_), copy.forward(planes, globals_)):
         assert mine.tobytes() == theirs.tobytes()
+
+
+def test_joined_requests_keep_each_search_processs_rows_and_logits():
+    from ringrift_cli.ai.batch_evaluator import join_requests
+
+    width = 10
+    first = (np.zeros((2, 3), np.float32), np.zeros((2, 1), np.float32), np.array([1, 4, 10 + 7]))
+    second = (np.ones((3, 3), np.float32), np.ones((3, 1), np.float32), np.array([0, 2 * 10 + 9]))
+    batch = join_requests([first, second], width)
+    assert batch.planes.shape == (5, 3) and batch.globals.shape == (5, 1)
+    assert batch.rows == [slice(0, 2), slice(2, 5)] and batch.logits == [slice(0, 3), slice(3, 5)]
+    # The second request's offsets move down by its first row (2) times the policy width.
+    assert batch.take.tolist() == [1, 4, 17, 20, 49]

@@ -65,7 +65,8 @@ def test_moves_carry_visit_distributions_and_search_values(home):
     searched = [m for m in game.moves if m.searched]
     assert searched and any(len(m.policy_indices) > 1 for m in searched)
     for move in game.moves:
-        assert abs(float(move.policy_probs.sum()) - 1) < 1e-5 and np.all(move.policy_probs > 0)
+        # Every legal move is listed, with 0 where the search gave it nothing.
+        assert abs(float(move.policy_probs.sum()) - 1) < 1e-5 and np.all(move.policy_probs >= 0)
     assert all(len(m.search_values) == 2 for m in searched)
     assert game.settings["simulations"] == 16 and game.model == "heuristic"
 

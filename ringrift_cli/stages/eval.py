@@ -28,13 +28,12 @@ from ..runner.status import OutputFile, RunStatus
 from ..store.db import now
 from ..store.events import append_event
 from ..store.game_records import count_games, finish_shard, recorded_indices, write_game
-from ..store.matches import record_match_in
 from ..store.models import Model, best_model
 from ..store.queue import Job, check_held_in
 from .eval_results import RESULTS_FILE, BadResults, PlannedGames, ResultsFile, open_results, read_results
 from .handlers import JobContext
-from .matchplay import (Participant, PlayedGame, model_files, planned_models, play_block_games, play_settings,
-                        resolve_candidate, resolve_device, seat_spec)
+from .matchplay import (Participant, PlayedGame, block_seats, model_files, planned_models, play_block_games,
+                        play_settings, record_games_in, resolve_candidate, resolve_device)
 from .params import eval_params, job_values, with_procs_resolved
 from .selfplay import open_temporary_shard, progress_detail, register_games_shard_in
 
@@ -178,8 +177,7 @@ def play_gauntlet(spec: RunSpec, root: Path, final: Path, results: ResultsFile, 
 
         for block, opponent in enumerate(planned.blocks):
             shown.opponent = opponent
-            seats = [seat_spec(planned.candidate, models, params["sims"])] \
-                + [seat_spec(opponent, models, params["sims"])] * (planned.seats - 1)
+            seats = block_seats(planned.candidate, opponent, planned.seats, models, params["sims"])
             # A game in the results but not in the shard (a damaged shard started afresh) is played again
             # for the shard; its result is not appended twice.
             play_block_games(spec.config_key, block, seats, params["games"], done=kept & set(results.recorded),
@@ -239,10 +237,7 @@ def publish_eval(context, job: Job, worker: str, spec: RunSpec, status: RunStatu
     scores = {name: summary(scores_against(played, planned.candidate, name)) for name in planned.blocks}
     with context.store.write() as db:
         check_held_in(db, job.id, worker, job.claim_seq)
-        for game in games:
-            record_match_in(db, config_key=job.config_key, job_id=job.id, game_index=game.game_index,
-                            players=list(game.players), ranks=list(game.ranks), seed=game.seed,
-                            simulations=spec.params["sims"], moves=game.moves, status=game.status)
+        record_games_in(db, job.config_key, job.id, games, spec.params["sims"])
         registered = register_games_shard_in(db, job, relative, output.sha256, output.bytes, shard_games, moves,
                                              host=host)
         append_event(db, "eval_completed", {"model_id": planned.candidate, "games": len(games), "scores": scores},

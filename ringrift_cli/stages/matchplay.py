@@ -18,6 +18,7 @@ from ..errors import UserError
 from ..runner.spec import InputFile, RunSpec, input_path
 from ..store.artifacts import get_artifact
 from ..store.game_records import GameRecord
+from ..store.matches import record_match_in
 from ..store.models import Model, find_model, latest_candidate
 
 if TYPE_CHECKING:
@@ -91,6 +92,21 @@ def seat_spec(name: str, models: dict, simulations: int) -> PlayerSpec:
         return PlayerSpec(name, name)
     # Named as matches name it, so that game records and matches agree on who sat where.
     return PlayerSpec(name, "search", simulations, name)
+
+
+def block_seats(candidate: str, opponent: str, seats: int, models: dict, simulations: int) -> list[PlayerSpec]:
+    """A block's players: the candidate in the first seat, the opponent in every other (the arena
+    rotates them from game to game)."""
+    return [seat_spec(candidate, models, simulations)] + [seat_spec(opponent, models, simulations)] * (seats - 1)
+
+
+def record_games_in(db, config_key: str, job_id: int, games: list[PlayedGame], simulations: int) -> None:
+    """Within the caller's transaction: append each game to ``matches`` (one already there, from a
+    publish that stopped half-way, is not added again)."""
+    for game in games:
+        record_match_in(db, config_key=config_key, job_id=job_id, game_index=game.game_index,
+                        players=list(game.players), ranks=list(game.ranks), seed=game.seed,
+                        simulations=simulations, moves=game.moves, status=game.status)
 
 
 class _EnoughGames(Exception):

@@ -43,13 +43,13 @@ from ..game.rules import parse_config_key
 from ..runner.spec import RunSpec
 from ..runner.status import OutputFile, RunStatus
 from ..store.events import append_event
-from ..store.matches import Match, matches_for, matches_in, record_match_in
+from ..store.matches import Match, matches_for, matches_in
 from ..store.models import Model, best_model, find_model, get_model_in, promote_in, reject_in, rollback_in
 from ..store.queue import Job, check_held_in
 from .eval_results import RESULTS_FILE, BadResults, PlannedGames, ResultsFile, open_results, read_results
 from .handlers import JobContext
-from .matchplay import (BLOCK, PlayedGame, model_files, planned_models, play_block_games, play_settings,
-                        resolve_candidate, resolve_device, seat_spec)
+from .matchplay import (BLOCK, PlayedGame, block_seats, model_files, planned_models, play_block_games,
+                        play_settings, record_games_in, resolve_candidate, resolve_device)
 from .params import job_values, promote_params, with_procs_resolved
 
 
@@ -197,8 +197,7 @@ def play_gate(spec: RunSpec, root: Path, results: ResultsFile, progress, stop: t
             progress(played[0], total, label)
 
         progress(0, total, label)
-        seats = [seat_spec(planned.candidate, models, params["sims"])] \
-            + [seat_spec(opponent, models, params["sims"])] * (planned.seats - 1)
+        seats = block_seats(planned.candidate, opponent, planned.seats, models, params["sims"])
         play_block_games(spec.config_key, block, seats, games, done=done, seed=params["seed"],
                          parallel=params["parallel"], procs=params["procs"],
                          load=lambda name: net_evaluator(models[name], spec.config_key, device),
@@ -248,10 +247,7 @@ def publish_promote(context, job: Job, worker: str, spec: RunSpec, status: RunSt
                                     earlier.evidence.get("reason", ""), earlier.evidence)
             return outcome(candidate, best, decision, {k: v for k, v in earlier.evidence.items()
                                                        if k != "previous_best"})
-        for game in games:
-            record_match_in(db, config_key=job.config_key, job_id=job.id, game_index=game.game_index,
-                            players=list(game.players), ranks=list(game.ranks), seed=game.seed,
-                            simulations=spec.params["sims"], moves=game.moves, status=game.status)
+        record_games_in(db, job.config_key, job.id, games, spec.params["sims"])
         recorded = [Game(m.players, m.ranks) for m in matches_in(db, job.config_key)]
         decision = final_decision(decide(candidate.id, best, recorded, settings))
         changed = not apply_decision(db, job, candidate, best, decision)

@@ -1,15 +1,17 @@
 """Proof that the loop learns: N iterations of selfplay -> export -> train -> eval -> promote.
 
     python benchmarks/learning.py [--iterations 4] [--games 64] [--sims 32] [--eval-games 20]
-                                  [--preset small] [--epochs 6] [--cpu-seconds 3600] [--home DIR]
+                                  [--preset small] [--epochs 6] [--cpu-seconds 3600] [--scratch]
+                                  [--home DIR]
 
 Runs the real commands (``python -m ringrift_cli ...``) from an empty data
 root on hex8_2p, with the settings of the ``quickstart`` profile (the gate's
 floor against heuristic at 0, so that a first model that beats random
 promotes and selfplay moves on to it) and the sizes given here. Selfplay
 uses ``--model best`` (the heuristic until a model is promoted); each
-training warm-starts from the best model. It stops after ``--iterations``
-or once the commands have used ``--cpu-seconds`` of CPU. After each
+training warm-starts from the best model (with ``--scratch``, each trains
+from scratch). It stops after ``--iterations`` or once the commands have
+used ``--cpu-seconds`` of CPU. After each
 iteration it prints the games and samples so far, the candidate's train and
 validation losses, its score against random and heuristic, the gate's
 decision, the best model's Elo, the seconds each stage took and the CPU
@@ -64,6 +66,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--cpu-seconds", type=float, default=3600.0,
                         help="start no iteration once the commands have used this much CPU")
+    parser.add_argument("--scratch", action="store_true",
+                        help="train every candidate from scratch on the window instead of warm-starting from the "
+                             "best model (the same samples per epoch, without epochs piling up on old samples)")
     parser.add_argument("--home", type=Path, default=None)
     args = parser.parse_args()
     home = args.home or Path(tempfile.mkdtemp(prefix="learning-"))
@@ -89,7 +94,7 @@ def main() -> None:
         samples += exported.get("samples", 0)
         # --preset applies when there is no best model yet (the first iterations): then it trains from scratch.
         train_args = ["--epochs", str(args.epochs), "--seed", str(iteration), "--preset", args.preset]
-        if iteration == 1:
+        if iteration == 1 or args.scratch:
             train_args += ["--from", "scratch"]
         trained = stage("train", "train", CONFIG, *train_args)
         evaluated = stage("eval", "eval", CONFIG, "--model", trained["model_id"], "--opponents", "random,heuristic")

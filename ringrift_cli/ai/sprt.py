@@ -9,7 +9,10 @@ log-likelihood ratio
 
 is compared with Wald's bounds ln(beta / (1 - alpha)) and ln((1 - beta) / alpha).
 Reaching ``max_games`` undecided counts as a failure: the candidate has not
-shown that it is stronger.
+shown that it is stronger. So the test fails as soon as even winning every
+game left before ``max_games`` could not lift the LLR to the upper bound:
+the decision is the one the remaining games would reach, without playing
+them.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ class SprtResult:
     upper: float
     games: int
     score: float  # the candidate's points (win 1, draw 0.5)
+    unreachable: bool = False  # failed early: the upper bound is out of reach within max_games
 
 
 def expected_score(elo: float) -> float:
@@ -61,6 +65,7 @@ def sprt(scores: list[float], settings: SprtSettings) -> SprtResult:
     """Run the test over the candidate's per-game scores in the order played; stop at the
     first bound crossed (later games do not change a decision already reached)."""
     lower, upper = bounds(settings.alpha, settings.beta)
+    per_win = math.log(expected_score(settings.elo1) / expected_score(settings.elo0))
     points, llr = 0.0, 0.0
     for games, score in enumerate(scores[: settings.max_games], start=1):
         if score not in (0.0, 0.5, 1.0):
@@ -71,6 +76,8 @@ def sprt(scores: list[float], settings: SprtSettings) -> SprtResult:
             return SprtResult("pass", llr, lower, upper, games, points)
         if llr <= lower:
             return SprtResult("fail", llr, lower, upper, games, points)
+        if llr + (settings.max_games - games) * per_win < upper:
+            return SprtResult("fail", llr, lower, upper, games, points, unreachable=True)
     games = min(len(scores), settings.max_games)
     decision = "fail" if games >= settings.max_games else "continue"
     return SprtResult(decision, llr, lower, upper, games, points)

@@ -111,6 +111,35 @@ def test_sprt_decides_at_the_first_bound_crossed():
     assert sprt([1.0, 0.0] * 5, SprtSettings(0, 50, 0.05, 0.05, max_games=10)).decision == "fail"
 
 
+def test_sprt_fails_once_the_upper_bound_is_out_of_reach():
+    s = SprtSettings(elo0=0, elo1=50, alpha=0.05, beta=0.05, max_games=30)
+    # Win, loss, win, ...: after 7 games LLR 0.072 and 23 wins left could still add 3.08 (>= 2.944);
+    # after 8, LLR -0.082 and 22 wins add only 2.94.
+    result = sprt([1.0, 0.0] * 15, s)
+    assert (result.decision, result.games, result.unreachable) == ("fail", 8, True)
+    assert sprt([1.0, 0.0] * 3 + [1.0], s).decision == "continue"
+
+
+def test_sprt_stopping_early_never_changes_the_decision():
+    # Against the test without the early stop (every game up to max_games), on candidates near the bound.
+    rng = random.Random(5)
+    s = SprtSettings(elo0=0, elo1=50, alpha=0.05, beta=0.05, max_games=120)
+    lower, upper = bounds(0.05, 0.05)
+    early = 0
+    for _ in range(300):
+        scores = [float(rng.random() < 0.56) for _ in range(120)]
+        full = "fail"
+        for games in range(1, 121):
+            llr = log_likelihood_ratio(sum(scores[:games]), games, 0, 50)
+            if llr >= upper or llr <= lower:
+                full = "pass" if llr >= upper else "fail"
+                break
+        result = sprt(scores, s)
+        assert result.decision == full
+        early += result.unreachable
+    assert early > 50  # and the early stop happened often enough to matter
+
+
 def test_sprt_rejects_bad_settings_and_scores():
     with pytest.raises(ValueError):
         SprtSettings(elo0=10, elo1=10, alpha=0.05, beta=0.05, max_games=10)

@@ -110,7 +110,7 @@ def main() -> None:
         print(f"  {root:6s} agreement {r['agreement']:.1%} ({r['agreed']} of {r['positions']}; target >= 70%; "
               f"another {r['tied']:.0%} chose two moves "
               f"of equal one-ply value); first generated move "
-              f"{r['first_move']:.0%} vs chance {r['chance']:.0%} (target <= chance + 5 points) "
+              f"{r['first_move']:.1%} vs chance {r['chance']:.1%} (target <= chance + 5 points) "
               f"[{time.perf_counter() - began:.0f}s]", flush=True)
     if args.games:
         for root in roots:

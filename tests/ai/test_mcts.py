@@ -230,3 +230,56 @@ def test_consecutive_moves_of_one_player_back_up_that_players_value():
                 same += child.mover == node.mover
                 other += child.mover != node.mover
     assert same and other
+
+
+def test_the_heuristic_prior_leans_to_open_cells_only_where_values_tie():
+    from ringrift_cli.ai.evaluators import OPEN_CELL_LOGIT, cell_openness, heuristic_priors
+    from ringrift_cli.ai.heuristic import move_values
+
+    state = initial_state("hex8_2p")
+    moves = legal_moves(state)
+    values = move_values(state, moves)
+    priors = heuristic_priors(state, moves, 0.05)
+    openness = cell_openness("hex8")
+    tied = same_count = 0
+    for a in range(len(moves)):
+        for b in range(len(moves)):
+            if abs(values[a] - values[b]) < 1e-12 and openness[moves[a].to] > openness[moves[b].to]:
+                tied += 1
+                assert 1.0 < priors[a] / priors[b] <= np.exp(OPEN_CELL_LOGIT) + 1e-9
+            elif values[a] > values[b] + 0.01:
+                same_count += 1
+                assert priors[a] > priors[b]
+    assert tied > 100 and same_count > 100
+
+
+@pytest.mark.parametrize("config_key", ["hex8_2p", "square8_2p"])
+def test_searches_with_different_tie_breaking_draws_open_in_the_same_place(config_key):
+    # Every placement on the empty board ties one ply on. Each search used to draw its candidates
+    # among them at random; the prior's lean to open cells makes the searches agree on the centre
+    # (on square8 one of the four centre cells, which the board's symmetries map onto each other).
+    from ringrift_cli.ai.batch_search import pick_move, search_positions
+    from ringrift_cli.ai.evaluators import cell_openness
+
+    state = initial_state(config_key)
+    settings = SearchSettings(simulations=32, dirichlet_fraction=0.0, gumbel=True)
+    openness = cell_openness(state.board.board_type)
+    for seed in range(1, 5):
+        search = Search(state.copy(), settings, np.random.default_rng(seed))
+        search_positions([search], HeuristicEvaluator(), settings)
+        move = search.root.moves[pick_move(search, 0.0, np.random.default_rng(seed))]
+        assert openness[move.to] == 1.0, (seed, move)
+
+
+def test_openness_is_one_at_the_centre_least_in_the_corners_and_alike_on_symmetric_cells():
+    from ringrift_cli.ai.evaluators import cell_openness
+    from ringrift_cli.ai.symmetry import symmetries
+    from ringrift_cli.game.boards import board_for
+
+    for board_type, centre, corner in (("hex8", (0, 0, 0), (4, 0, -4)), ("square8", (3, 3), (0, 0))):
+        board = board_for(board_type)
+        openness = cell_openness(board_type)
+        assert openness[board.cell_at(*centre)] == 1.0
+        assert openness[board.cell_at(*corner)] == openness.min() < 0.8
+        for symmetry in symmetries(board_type):
+            assert all(openness[cell] == openness[symmetry.cells[cell]] for cell in range(board.cells))

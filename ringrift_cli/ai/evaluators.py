@@ -53,9 +53,16 @@ def heuristic_priors(state: GameState, moves: list[Move], temperature: float) ->
 
 def destination_openness(state: GameState, moves: list[Move]) -> np.ndarray:
     """Per move, the openness of the cell it lands on (0 for a move with none, e.g. a territory choice)."""
-    openness = cell_openness(state.board.board_type)
-    destinations = np.fromiter((move.to for move in moves), dtype=np.int64, count=len(moves))
-    return np.where(destinations >= 0, openness[destinations], 0.0)
+    return openness_by_destination(state.board.board_type)[[move.to for move in moves]]
+
+
+@lru_cache(maxsize=None)
+def openness_by_destination(board_type: str) -> np.ndarray:
+    """``cell_openness`` with one more entry, 0, for the destination -1 of a move that lands nowhere.
+    Read-only."""
+    table = np.append(cell_openness(board_type), 0.0)
+    table.flags.writeable = False
+    return table
 
 
 @lru_cache(maxsize=None)

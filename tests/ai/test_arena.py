@@ -44,11 +44,14 @@ def test_match_games_replay_alike_alone_or_in_company_and_skip_finished_ones():
 
 
 def test_search_beats_random_in_a_short_match():
+    # search:16 scores about 0.98 against random on hex8_2p (197 of 200 from this seed), so a short
+    # match may lose one game; more than one would be a search much weaker than measured.
     specs = [parse_player("search:16"), parse_player("random")]
-    results = list(play_match("hex8_2p", specs, 4, base_seed=1))
+    results = list(play_match("hex8_2p", specs, 8, base_seed=1))
     rows = summarize(["search:16", "random"], results)
-    assert rows[0].wins == 4 and rows[1].losses == 4 and rows[0].score == 1.0
-    assert 0.4 < rows[0].ci95[0] < 1.0 == rows[0].ci95[1]
+    assert rows[0].wins >= 7 and rows[1].losses == rows[0].wins and rows[0].wins + rows[0].losses == 8
+    assert rows[0].score == rows[0].wins / 8 and rows[0].ci95[0] < rows[0].score <= rows[0].ci95[1]
+    assert rows[0].ci95[0] > 0.45
 
 
 def test_scores_of_ranks_draws_and_multiplayer_games():

@@ -142,7 +142,7 @@ def test_the_policy_loss_ranks_the_legal_moves_alone(samples_home):
 
 def test_training_lowers_validation_loss_and_registers_a_candidate(samples_home, monkeypatch):
     monkeypatch.setenv("RINGRIFT_HOME", str(samples_home))
-    result = cli_json("train", "hex8_2p", "--preset", "tiny", "--epochs", "8", "--from", "scratch", "--seed", "1",
+    result = cli_json("train", "hex8_2p", "--preset", "tiny", "--epochs", "12", "--from", "scratch", "--seed", "1",
                       "--lr", "0.003", "--batch", "64", "--device", "cpu")
     path = samples_home / result["path"]
     assert path.name == result["model_id"][:16] + ".pt"

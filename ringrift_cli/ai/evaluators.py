@@ -36,7 +36,8 @@ PRIOR_TEMPERATURE = 0.05
 # tie exactly one ply on (three rings placed on this empty cell or that one), and two searches of
 # one position each drew their root candidates from such ties at random: they chose the same move
 # 69% of the time, 88% with the lean (docs/benchmarks.md). 0.05 logits is a value difference of
-# 0.0025, below any that the evaluation means. Put into the value instead, openness cost strength.
+# 0.0025, below any that the evaluation means. Put into the value instead (a cap's worth growing
+# with its cell's openness), it changed every evaluation in the tree and lost more games to random.
 OPEN_CELL_LOGIT = 0.05
 
 

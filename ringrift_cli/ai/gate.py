@@ -91,12 +91,10 @@ def decide(candidate: str, best: str | None, games: list[Game], settings: GateSe
     evidence["sprt"] = {**asdict(result), "opponent": best, **asdict(settings.sprt)}
     if result.decision == "continue":
         return GateDecision("continue", "SPRT undecided", evidence, {best: 1})
-    if result.decision == "fail" and result.unreachable:
-        return GateDecision("fail", f"SPRT against the best model: LLR {result.llr:.2f} after {result.games} games "
-                            f"(score {result.score}/{result.games}) cannot reach {result.upper:.2f} within "
-                            f"{settings.sprt.max_games} games", evidence)
     if result.decision == "fail":
+        missed = (f"cannot reach {result.upper:.2f} within {settings.sprt.max_games} games" if result.unreachable
+                  else f"did not reach {result.upper:.2f}")
         return GateDecision("fail", f"SPRT against the best model: LLR {result.llr:.2f} after {result.games} games "
-                            f"(score {result.score}/{result.games}) did not reach {result.upper:.2f}", evidence)
+                            f"(score {result.score}/{result.games}) {missed}", evidence)
     return GateDecision("pass", f"SPRT against the best model: LLR {result.llr:.2f} >= {result.upper:.2f} after "
                         f"{result.games} games", evidence)

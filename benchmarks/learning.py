@@ -11,11 +11,11 @@ promotes and selfplay moves on to it) and the sizes given here. Selfplay
 uses ``--model best`` (the heuristic until a model is promoted); each
 training warm-starts from the best model (with ``--scratch``, each trains
 from scratch). It stops after ``--iterations`` or once the commands have
-used ``--cpu-seconds`` of CPU. After each
-iteration it prints the games and samples so far, the candidate's train and
-validation losses, its score against random and heuristic, the gate's
-decision, the best model's Elo, the seconds each stage took and the CPU
-seconds used so far (all processes). The target: the promoted model beats
+used ``--cpu-seconds`` of CPU. After each iteration it prints the games and
+samples so far, the candidate's train and validation losses, its score
+against random and heuristic, the gate's decision, the best model's Elo,
+the seconds each stage took and the CPU seconds used so far (all
+processes). The target: the promoted model beats
 random >= 95% and clearly improves on the first model against heuristic.
 """
 

@@ -63,7 +63,8 @@ def log_likelihood_ratio(points: float, games: int, elo0: float, elo1: float) ->
 
 def sprt(scores: list[float], settings: SprtSettings) -> SprtResult:
     """Run the test over the candidate's per-game scores in the order played; stop at the
-    first bound crossed (later games do not change a decision already reached)."""
+    first bound crossed, or once the upper bound is out of reach within ``max_games`` (later
+    games do not change a decision already reached)."""
     lower, upper = bounds(settings.alpha, settings.beta)
     per_win = math.log(expected_score(settings.elo1) / expected_score(settings.elo0))
     points, llr = 0.0, 0.0

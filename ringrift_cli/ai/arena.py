@@ -51,12 +51,14 @@ def match_sides(specs: list[PlayerSpec], load_model: Callable[[str], object] | N
 
 def play_match(config_key: str, specs: list[PlayerSpec], games: int, *, base_seed: int = 0, parallel: int = 16,
                skip: set[int] = frozenset(), load_model: Callable[[str], object] | None = None,
-               gumbel: bool = default_of("search.gumbel"), record: bool = False) -> Iterator[GameResult]:
+               gumbel: bool = default_of("search.gumbel"), record: bool = False,
+               opening_plies: int = 0) -> Iterator[GameResult]:
     """Play games ``0..games-1`` (except ``skip``), ``parallel`` at a time; yield each result as it ends.
     ``gumbel`` picks the searched players' root search (Gumbel or PUCT); ``record`` keeps each game's
-    moves and search targets in its result."""
+    moves and search targets in its result; ``opening_plies`` as in ``match_sides``."""
     indices = [index for index in range(games) if index not in skip]
-    yield from play_games(config_key, match_sides(specs, load_model, gumbel), indices, parallel=parallel,
+    yield from play_games(config_key, match_sides(specs, load_model, gumbel, opening_plies), indices,
+                          parallel=parallel,
                           base_seed=base_seed, record=record)
 
 

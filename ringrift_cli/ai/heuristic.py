@@ -6,15 +6,20 @@ the two ways of winning (eliminated rings towards the victory threshold,
 territory towards the territory minimum) plus material that will matter
 soon (rings it controls on the board, cap heights, rings in hand, markers),
 the rings of its colour still in play, and whether it can still act (the
-last-player-standing rule), compared with the best other seat.
+last-player-standing rule), compared with the best other seat. Two things
+about to happen are counted as done: a disconnected region the mover can
+take, and the rings the mover owes after a line, a region or with no move.
 """
 
 from __future__ import annotations
 
 import math
 
-from ..game import GameState, Move, apply_move_inplace, undo_move
+from ..game import GameState, Move, apply_move_inplace, legal_moves, undo_move
+from ..game.elimination import eliminate_cap
+from ..game.moves import FORCED_ELIMINATION
 from ..game.placement import stack_can_act
+from ..game.territory import find_regions, process_region, processable_regions
 
 # Weights of each feature, as fractions of its own winning threshold.
 ELIMINATION_WEIGHT = 3.0
@@ -61,6 +66,32 @@ def seat_scores(state: GameState) -> list[float]:
     return scores
 
 
+def margin(scores: list[float], seat: int) -> float:
+    """How far ``seat``'s score is ahead of the best other seat's (behind when negative)."""
+    return scores[seat] - max(scores[other] for other in range(1, len(scores)) if other != seat)
+
+
+def scores_with_best_region_taken(state: GameState, scores: list[float]) -> list[float]:
+    """``scores`` after the mover takes the disconnected region that helps it most, if any does.
+
+    A region on the board goes to the mover at the end of this turn (or is skipped). Left out of the
+    score, a search saw nothing until the region was taken: a reply that cut off a dozen of its
+    rings looked like any other, and so did its own moves that cut off the opponent's. The payment
+    taken is the mover's smallest cap outside the region."""
+    mover = state.current
+    best, best_margin = scores, margin(scores, mover)
+    for region in processable_regions(state, mover, False):
+        taken = state.copy()
+        process_region(taken, mover, region)
+        outside = [cell for cell in taken.stacks_of[mover] if cell not in region]
+        if outside:
+            eliminate_cap(taken, min(outside, key=lambda cell: taken.cap[cell]), mover)
+        taken_scores = seat_scores(taken)
+        if margin(taken_scores, mover) > best_margin:
+            best, best_margin = taken_scores, margin(taken_scores, mover)
+    return best
+
+
 def mobility_score(state: GameState, seat: int) -> float:
     """MOBILITY_WEIGHT for a seat that can place or move MOBILE_FULL stacks, less for fewer,
     STUCK_WEIGHT below nothing when it can do neither. Stacks are scanned only once the hand is
@@ -82,12 +113,32 @@ def evaluate(state: GameState) -> list[float]:
     """Per-seat values (index 0 = seat 1), within +-CEILING; exact results (+-1) for finished games."""
     if state.is_over():
         return terminal_values(state)
+    if owes_elimination(state):
+        return values_after_best_payment(state)
     scores = seat_scores(state)
-    values = []
-    for seat in range(1, state.n + 1):
-        best_other = max(scores[other] for other in range(1, state.n + 1) if other != seat)
-        values.append(CEILING * math.tanh(SCALE * (scores[seat] - best_other)))
-    return values
+    if find_regions(state) and not state.had_recovery:  # (a recovery turn pays for regions differently)
+        scores = scores_with_best_region_taken(state, scores)
+    return [CEILING * math.tanh(SCALE * margin(scores, seat)) for seat in range(1, state.n + 1)]
+
+
+def owes_elimination(state: GameState) -> bool:
+    """The mover must give up rings before anything else: after a line or a region, or with no move."""
+    return bool(state.pending_terr or state.pending_line or state.phase == FORCED_ELIMINATION)
+
+
+def values_after_best_payment(state: GameState) -> list[float]:
+    """The values after the mover's best choice of what to give up. Scored as it stands, a position
+    after a region choice looked free until the cap it cost was paid, and a search chose regions
+    that cost it its last stack."""
+    seat = state.current
+    best = None
+    for move in legal_moves(state):
+        token = apply_move_inplace(state, move, validate=False)
+        values = evaluate(state)
+        undo_move(state, token)
+        if best is None or values[seat - 1] > best[seat - 1]:
+            best = values
+    return best
 
 
 def terminal_values(state: GameState) -> list[float]:

@@ -119,6 +119,10 @@ def play(
                                                  min=1, max=100_000, show_default=False)] = None,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed plays the same game(s).", min=0,
                                       max=MAX_INT)] = 0,
+    opening_plies: Annotated[int, typer.Option(
+        help="With --games: each searched player's first N moves are drawn in proportion to its search's "
+             "visits, as in eval (setting eval.opening_plies). Players that break no ties at random, such as "
+             "two networks, otherwise play the same game again for every seed.", min=0, max=10_000)] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the result.")] = False,
     home: HomeOption = None,
     json_output: JsonOption = False,
@@ -133,7 +137,7 @@ def play(
     load_model = model_loader(home, config_key)
     gumbel = root_search_setting(home) if any(spec.kind == "search" for spec in specs) else None
     if games is not None:
-        play_match_summary(config_key, specs, games, seed, load_model, gumbel, json_output)
+        play_match_summary(config_key, specs, games, seed, load_model, gumbel, json_output, opening_plies)
         return
     play_one(config_key, specs, seed, load_model, gumbel, quiet, json_output)
 
@@ -192,10 +196,11 @@ def play_one(config_key: str, specs, seed: int, load_model, gumbel: bool, quiet:
 
 
 def play_match_summary(config_key: str, specs, games: int, seed: int, load_model, gumbel: bool,
-                       json_output: bool) -> None:
+                       json_output: bool, opening_plies: int) -> None:
     from ..ai.arena import play_match, summarize
 
-    results = list(play_match(config_key, specs, games, base_seed=seed, load_model=load_model, gumbel=gumbel))
+    results = list(play_match(config_key, specs, games, base_seed=seed, load_model=load_model, gumbel=gumbel,
+                              opening_plies=opening_plies))
     rows = summarize([spec.name for spec in specs], results)
     if json_output:
         print_json({"config_key": config_key, "seed": seed, "games": len(results),

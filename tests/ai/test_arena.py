@@ -94,3 +94,24 @@ def test_a_single_game_searched_player_searches_on_from_the_subtree_it_reached()
     moves = legal_moves(state)
     chosen = player.choose(state, moves)
     assert chosen in moves and node.total >= max(kept, 49)
+
+
+def test_a_match_between_networks_draws_its_openings_so_that_games_differ(tmp_path):
+    # Two network players break no ties at random: without drawn openings, every game with the same
+    # seating is the same game, and a 100-game match is two games counted fifty times each.
+    from ringrift_cli.ai.net import new_net, save_model
+    from ringrift_cli.stages.model_choice import net_evaluator
+
+    net, info = new_net("square8_2p", "tiny")
+    save_model(tmp_path / "tiny.pt", net, info)
+    specs = [parse_player("search:2:a"), parse_player("search:2:b")]
+
+    def openings(plies: int) -> list[tuple]:
+        results = play_match("square8_2p", specs, 4, base_seed=1, record=True, opening_plies=plies,
+                             load_model=lambda _: net_evaluator(tmp_path / "tiny.pt", "square8_2p", "cpu"))
+        ordered = sorted(results, key=lambda result: result.index)
+        return [tuple(str(move.move) for move in result.record.moves[:12]) for result in ordered]
+
+    fixed = openings(0)
+    assert fixed[0] == fixed[2] and fixed[1] == fixed[3]
+    assert len(set(openings(4))) == 4

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import random
+
 from ringrift_cli.ai.heuristic import evaluate
-from ringrift_cli.game import initial_state, state_from_json, state_to_json
+from ringrift_cli.game import apply_move_inplace, initial_state, legal_moves, state_from_json, state_to_json, undo_move
+from ringrift_cli.game.moves import FORCED_ELIMINATION
 
 
-def position(stacks: dict, hand: list[int], eliminated: list[int]) -> object:
-    """A square8_2p movement position with seat 1 to move and these stacks, hands and credits."""
+def position(stacks: dict, hand: list[int], eliminated: list[int], markers: dict | None = None) -> object:
+    """A square8_2p movement position with seat 1 to move and these stacks, markers, hands and credits."""
     doc = state_to_json(initial_state("square8_2p"))
     doc.update(stacks=stacks, rings_in_hand=hand, eliminated=eliminated, board_eliminated=eliminated,
-               total_eliminated=sum(eliminated), phase="movement")
+               total_eliminated=sum(eliminated), phase="movement", markers=markers or {})
     return state_from_json(doc)
 
 
@@ -44,3 +47,37 @@ def test_a_middle_game_lead_is_not_worth_a_won_game():
     further = position({"0,0": [1, 1], "3,3": [1, 1], **OPPONENT}, [10, 10], [10, 2])
     assert evaluate(level)[0] < evaluate(ahead)[0] < evaluate(further)[0] - 0.05
     assert evaluate(ahead)[0] < 0.6
+
+
+def test_a_region_the_mover_can_take_counts_as_taken():
+    # Seat 1's markers cut the corner cell off, with seat 2's stack of three alone in it: at the end of
+    # this turn seat 1 may take it (three eliminations, three territory, for a cap of two). With the
+    # corner still open there is nothing to take. Before, the two positions were worth the same
+    # within a marker, and a search did not see a region coming until it was taken.
+    stacks = {"0,0": [2, 2, 2], "4,4": [1, 1], "5,2": [1, 1], "7,7": [2, 2]}
+    closed = position(stacks, [0, 9], [0, 0], markers={"1,0": 1, "0,1": 1})
+    open_corner = position(stacks, [0, 9], [0, 0], markers={"1,0": 1, "2,2": 1})
+    assert evaluate(closed)[0] > evaluate(open_corner)[0] + 0.3
+
+
+def test_a_position_owing_an_elimination_is_worth_its_best_payment():
+    # Mid-turn, after a line or a region, or with no move left: the mover must give up a cap, and what
+    # the position is worth depends on which. The static score counted none of it: a region choice
+    # looked free until the cap it cost was paid.
+    rng = random.Random(5)
+    checked = 0
+    for _ in range(6):
+        state = initial_state("hex8_2p")
+        while not state.is_over():
+            moves = legal_moves(state)
+            if state.pending_terr or state.pending_line or state.phase == FORCED_ELIMINATION:
+                seat = state.current
+                payments = []
+                for move in moves:
+                    token = apply_move_inplace(state, move, validate=False)
+                    payments.append(evaluate(state))
+                    undo_move(state, token)
+                assert evaluate(state) == max(payments, key=lambda values: values[seat - 1])
+                checked += 1
+            apply_move_inplace(state, rng.choice(moves), validate=False, undo=False)
+    assert checked >= 10

@@ -1,0 +1,91 @@
+"""The working tree's player against the same player at another git revision, head to head.
+
+    python benchmarks/versus_revision.py --rev REV [--config hex8_2p] [--player search:64] [--games 100]
+                                         [--seed 1] [--random-plies 4]
+
+Both versions of the package are loaded in one process (the revision's under another name, from
+``git archive``), each keeps its own copy of every game, and each move is passed between them as
+JSON. Seats alternate; the first ``--random-plies`` moves of each game are drawn uniformly, so that
+seeds give different games. Prints the working tree's score with a 95% interval: what an evaluator
+or search change is worth against the code it replaces, whatever else it moves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import io
+import random
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BASE = "ringrift_base"
+
+
+def load_revision(rev: str, into: Path):
+    """Import ``ringrift_cli`` as it was at ``rev``, as the package ``ringrift_base``."""
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", rev, "ringrift_cli"], capture_output=True)
+    if archive.returncode:
+        raise SystemExit(f"git archive {rev}: {archive.stderr.decode().strip()}")
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(into, filter="data")
+    (into / "ringrift_cli").rename(into / BASE)
+    sys.path.insert(0, str(into))
+    return importlib.import_module(BASE)
+
+
+def modules(package: str) -> dict:
+    names = ("game", "game.serialize", "ai.players", "ai.intervals")
+    return {name: importlib.import_module(f"{package}.{name}") for name in names}
+
+
+def play_one(sides: list[dict], players: list, config: str, rng: random.Random, random_plies: int) -> int:
+    """One game, ``sides[i]`` the package of seat i+1; returns the winning seat (0 for none)."""
+    states = [side["game"].initial_state(config) for side in sides]
+    while not states[0].is_over():
+        seat = states[0].current
+        side, state = sides[seat - 1], states[seat - 1]
+        moves = side["game"].legal_moves(state)
+        if states[0].ply < random_plies:
+            move = moves[rng.randrange(len(moves))]
+        else:
+            move = players[seat - 1].choose(state, moves)
+        played = side["game.serialize"].move_to_json(move, state.board)
+        for other, other_state in zip(sides, states):
+            other["game"].apply_move_inplace(other_state, other["game.serialize"].move_from_json(played, other_state.board),
+                                             validate=False, undo=False)
+    return states[0].winner or 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rev", required=True, help="git revision to play against, e.g. main or a commit")
+    parser.add_argument("--config", default="hex8_2p", choices=["hex8_2p", "square8_2p"])
+    parser.add_argument("--player", default="search:64", help="player spec both sides use")
+    parser.add_argument("--games", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--random-plies", type=int, default=4)
+    args = parser.parse_args()
+    sys.path.insert(0, str(REPO))
+    with tempfile.TemporaryDirectory() as tmp:
+        load_revision(args.rev, Path(tmp))
+        new, old = modules("ringrift_cli"), modules(BASE)
+        points = 0.0
+        for index in range(args.games):
+            rng = random.Random(args.seed * 1_000_003 + index)
+            sides = [new, old] if index % 2 == 0 else [old, new]
+            players = [side["ai.players"].make_player(side["ai.players"].parse_player(args.player),
+                                                      random.Random(rng.random())) for side in sides]
+            winner = play_one(sides, players, args.config, rng, args.random_plies)
+            points += 0.5 if winner == 0 else float(sides[winner - 1] is new)
+        low, high = new["ai.intervals"].wilson_interval(points, args.games)
+        print(f"{args.config} {args.player}, working tree against {args.rev}: {points:g} of {args.games}, "
+              f"score {points / args.games:.3f} (95% {low:.2f}-{high:.2f})")
+
+
+if __name__ == "__main__":
+    main()

@@ -26,8 +26,8 @@ REPO = Path(__file__).resolve().parents[1]
 BASE = "ringrift_base"
 
 
-def load_revision(rev: str, into: Path):
-    """Import ``ringrift_cli`` as it was at ``rev``, as the package ``ringrift_base``."""
+def load_revision(rev: str, into: Path) -> None:
+    """Make ``ringrift_cli`` as it was at ``rev`` importable as the package ``ringrift_base``."""
     archive = subprocess.run(["git", "-C", str(REPO), "archive", rev, "ringrift_cli"], capture_output=True)
     if archive.returncode:
         raise SystemExit(f"git archive {rev}: {archive.stderr.decode().strip()}")
@@ -35,7 +35,6 @@ def load_revision(rev: str, into: Path):
         tar.extractall(into, filter="data")
     (into / "ringrift_cli").rename(into / BASE)
     sys.path.insert(0, str(into))
-    return importlib.import_module(BASE)
 
 
 def modules(package: str) -> dict:

@@ -58,8 +58,7 @@ def play_match(config_key: str, specs: list[PlayerSpec], games: int, *, base_see
     moves and search targets in its result; ``opening_plies`` as in ``match_sides``."""
     indices = [index for index in range(games) if index not in skip]
     yield from play_games(config_key, match_sides(specs, load_model, gumbel, opening_plies), indices,
-                          parallel=parallel,
-                          base_seed=base_seed, record=record)
+                          parallel=parallel, base_seed=base_seed, record=record)
 
 
 def summarize(names: list[str], results: list[GameResult]) -> list[PlayerSummary]:

@@ -87,8 +87,9 @@ def scores_with_best_region_taken(state: GameState, scores: list[float]) -> list
         if outside:
             eliminate_cap(taken, min(outside, key=lambda cell: taken.cap[cell]), mover)
         taken_scores = seat_scores(taken)
-        if margin(taken_scores, mover) > best_margin:
-            best, best_margin = taken_scores, margin(taken_scores, mover)
+        taken_margin = margin(taken_scores, mover)
+        if taken_margin > best_margin:
+            best, best_margin = taken_scores, taken_margin
     return best
 
 
@@ -131,14 +132,7 @@ def values_after_best_payment(state: GameState) -> list[float]:
     after a region choice looked free until the cap it cost was paid, and a search chose regions
     that cost it its last stack."""
     seat = state.current
-    best = None
-    for move in legal_moves(state):
-        token = apply_move_inplace(state, move, validate=False)
-        values = evaluate(state)
-        undo_move(state, token)
-        if best is None or values[seat - 1] > best[seat - 1]:
-            best = values
-    return best
+    return max(values_after(state, legal_moves(state)), key=lambda values: values[seat - 1])
 
 
 def terminal_values(state: GameState) -> list[float]:
@@ -154,9 +148,14 @@ def terminal_values(state: GameState) -> list[float]:
 def move_values(state: GameState, moves: list[Move]) -> list[float]:
     """The mover's evaluation after each of ``moves`` (one ply); ``state`` is left as it was."""
     seat = state.current
-    values = []
+    return [values[seat - 1] for values in values_after(state, moves)]
+
+
+def values_after(state: GameState, moves: list[Move]) -> list[list[float]]:
+    """Every seat's evaluation after each of ``moves`` (one ply); ``state`` is left as it was."""
+    out = []
     for move in moves:
         token = apply_move_inplace(state, move, validate=False)
-        values.append(evaluate(state)[seat - 1])
+        out.append(evaluate(state))
         undo_move(state, token)
-    return values
+    return out

@@ -160,7 +160,22 @@ def gather(children: list[Child], evaluator_children: list[Child], on_game, on_m
         tally.pipe_seconds = [sum(child.counts[k] for child in children) for k in (2, 3, 4)]
         tally.search_cpu_seconds = sum(child.counts[5] for child in children)
         on_move(tally)
+    for child in evaluator_children:
+        read_last_report(child, tally)
     return tally
+
+
+def read_last_report(evaluator_child: Child, tally: ProcsTally) -> None:
+    """Take in what a batching evaluator sends once its last search process has gone: the final count
+    of its batches. A job shorter than one status interval has no other."""
+    conn = evaluator_child.conn
+    try:
+        while conn.poll(STOP_SECONDS):
+            kind, payload = conn.recv()
+            if kind == "batches":
+                record_batches(tally, payload)
+    except (EOFError, OSError):
+        pass  # it has exited: everything it sent has been read
 
 
 def receive(child: Child, tally: ProcsTally, on_game) -> None:
@@ -177,12 +192,17 @@ def receive(child: Child, tally: ProcsTally, on_game) -> None:
     elif kind == "counts":
         child.counts = payload
     elif kind == "batches":
-        tally.batches, tally.batch_rows, tally.batch_capacity = payload[:3]
-        tally.evaluator_seconds = payload[3:]
+        record_batches(tally, payload)
     elif kind == "done":
         child.counts, child.finished = payload, True
     elif kind == "error":
         raise SearchProcessFailed(f"{child.name} failed: {payload}")
+
+
+def record_batches(tally: ProcsTally, payload: list) -> None:
+    """A batching evaluator's running totals: batches, rows, capacity, then its four timings."""
+    tally.batches, tally.batch_rows, tally.batch_capacity = payload[:3]
+    tally.evaluator_seconds = payload[3:]
 
 
 def stop(children: list[Child]) -> None:

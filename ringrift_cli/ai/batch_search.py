@@ -31,6 +31,7 @@ def search_positions(searches: list[Search], evaluator: Evaluator, settings: Sea
             evaluations += run_simulations(fresh, evaluator, 1)  # expand the roots to noise them
         for search, rng in zip(searches, noise):
             if rng is not None and search.noised_root is not search.root:
+                search.root_priors(evaluator)
                 add_root_noise(search.root, settings, rng)
                 search.noised_root = search.root
     # The root's own evaluation is a visit of the root but not a simulation: N simulations

@@ -5,7 +5,10 @@ call: ``prepare(state, moves)`` runs while the leaf position is set up (it
 may read the state, which changes afterwards) and returns an opaque item;
 ``run(items)`` turns a batch of items into ``(priors over moves, values per
 seat)`` pairs. Values are in absolute seat order (index 0 = seat 1), in
-[-1, 1].
+[-1, 1]. An evaluator whose priors cost far more than its values (the
+heuristic's) returns None for the priors and gives them on request through
+``priors(state, moves)``, which the search calls only for the positions it
+goes on to descend through.
 """
 
 from __future__ import annotations
@@ -79,7 +82,8 @@ def cell_openness(board_type: str) -> np.ndarray:
 class HeuristicEvaluator:
     """No network: the hand-written evaluation as the value, and as the prior a softmax over the
     evaluation of each move's result for the mover (one ply), so that a few dozen simulations go
-    to the moves the evaluator likes rather than spread evenly over 135 placements."""
+    to the moves the evaluator likes rather than spread evenly over 135 placements. The prior
+    evaluates every move, so it is given only when asked for (``priors``)."""
 
     name = "heuristic"
 
@@ -87,7 +91,11 @@ class HeuristicEvaluator:
         self.temperature = temperature
 
     def prepare(self, state: GameState, moves: list[Move]) -> object:
-        return heuristic_priors(state, moves, self.temperature), np.asarray(evaluate(state), dtype=np.float64)
+        return None, np.asarray(evaluate(state), dtype=np.float64)
+
+    def priors(self, state: GameState, moves: list[Move]) -> np.ndarray:
+        """The prior over ``moves`` from ``state`` (which is left as it was)."""
+        return heuristic_priors(state, moves, self.temperature)
 
     def run(self, items: list[object]) -> list[tuple[np.ndarray, np.ndarray]]:
         return items  # already computed in prepare

@@ -47,6 +47,8 @@ def gumbel_search(searches: list[Search], evaluator: Evaluator, simulations: int
     fresh = [search for search in searches if search.root is None]
     if fresh:
         evaluations += run_simulations(fresh, evaluator, 1)  # the roots' own evaluations
+    for search in searches:
+        search.root_priors(evaluator)
     plans = [start_plan(search, simulations, top_k, rng) for search, rng in zip(searches, gumbels)]
     while True:
         running = [plan for plan in plans if plan.round < plan.rounds]

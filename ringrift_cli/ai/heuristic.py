@@ -77,20 +77,36 @@ def scores_with_best_region_taken(state: GameState, scores: list[float]) -> list
     A region on the board goes to the mover at the end of this turn (or is skipped). Left out of the
     score, a search saw nothing until the region was taken: a reply that cut off a dozen of its
     rings looked like any other, and so did its own moves that cut off the opponent's. The payment
-    taken is the mover's smallest cap outside the region."""
+    is one of the mover's smallest caps outside the region, the one that leaves it best placed."""
     mover = state.current
     best, best_margin = scores, margin(scores, mover)
     for region in processable_regions(state, mover, False):
         taken = state.copy()
         process_region(taken, mover, region)
-        outside = [cell for cell in taken.stacks_of[mover] if cell not in region]
-        if outside:
-            eliminate_cap(taken, min(outside, key=lambda cell: taken.cap[cell]), mover)
-        taken_scores = seat_scores(taken)
-        taken_margin = margin(taken_scores, mover)
-        if taken_margin > best_margin:
-            best, best_margin = taken_scores, taken_margin
+        for paid in positions_after_smallest_cap_paid(taken, mover, region):
+            taken_scores = seat_scores(paid)
+            taken_margin = margin(taken_scores, mover)
+            if taken_margin > best_margin:
+                best, best_margin = taken_scores, taken_margin
     return best
+
+
+def positions_after_smallest_cap_paid(state: GameState, seat: int, region: tuple) -> list[GameState]:
+    """``state`` after ``seat`` gives up the cap of each of its stacks outside ``region`` whose cap is
+    the smallest, in cell order (``state`` itself when it has none). Every such stack is tried: taking
+    the first met was taking whichever the set of stacks listed first, which a copy of the same
+    position lists in another order, so one position had two values."""
+    outside = sorted(cell for cell in state.stacks_of[seat] if cell not in region)
+    if not outside:
+        return [state]
+    smallest = min(state.cap[cell] for cell in outside)
+    paid = []
+    for cell in outside:
+        if state.cap[cell] == smallest:
+            after = state.copy()
+            eliminate_cap(after, cell, seat)
+            paid.append(after)
+    return paid
 
 
 def mobility_score(state: GameState, seat: int) -> float:

@@ -9,7 +9,9 @@ than a two-player "negate on the way up".
 together: every round each search descends to one leaf, all leaves are
 evaluated in one batch (one network call), then each search expands and
 backs up. Root noise (Dirichlet) and move temperature are applied by the
-caller through ``add_root_noise`` and ``choose_move``.
+caller through ``add_root_noise`` and ``choose_move``. A position with one
+legal move gets a node but no evaluation: a descent plays on through it to
+the next choice.
 """
 
 from __future__ import annotations
@@ -125,6 +127,10 @@ class Node:
 # Far below any real difference of values (which are float32 from a network), far above rounding.
 TIE_JITTER = 1e-7
 
+# A run of forced moves longer than this is evaluated where it stands (no rule makes one, but a
+# descent must not loop forever if one did).
+MAX_FORCED_RUN = 32
+
 # Marks a child whose first evaluation is in flight, so a second descent in the same batch stops short of it.
 PENDING = object()
 VIRTUAL_LOSS = 1.0
@@ -210,9 +216,11 @@ class Search:
             children = node.children
             if plan and node is self.root:
                 index = plan.pop()
-            elif len(children) == 1:  # a forced move (two nodes in five): nothing to weigh
+            elif len(children) == 1:  # a forced move: nothing to weigh
                 index = 0
             else:  # pick_child, inlined: this loop runs for every edge of every descent
+                if node.priors is None:
+                    self.fill_priors(node, path, evaluator)
                 scores = node.u * sqrt(node.total + 1)
                 scores += node.q
                 index = int(scores.argmax())
@@ -228,20 +236,46 @@ class Search:
         if child is not None:  # a terminal node met before
             self.apply_virtual_loss(path)
             return Ticket(path, None, child.terminal), None
-        # The deepest position kept on the path (the root's is the live state), then the moves after it.
+        return self.open_leaf(path, self.position_after(path), evaluator)
+
+    def position_after(self, path: list) -> GameState:
+        """A copy of the position that ``path`` leads to: the deepest position kept on it (the root's is
+        the live state), then the moves after it."""
+        if not path:
+            return self.state.copy()
         first = len(path) - 1
         while first and path[first][0].state is None:
             first -= 1
         state = (path[first][0].state if first else self.state).copy()
         for node, index in path[first:]:
             apply_move_inplace(state, node.moves[index], validate=False, undo=False)
-        return self.open_leaf(path, state, evaluator)
+        return state
+
+    def fill_priors(self, node: Node, path: list, evaluator: Evaluator) -> None:
+        """Ask ``evaluator`` for the priors it left out of ``node``'s evaluation (``path`` leads to it).
+
+        The heuristic's prior evaluates every move one ply on, some thirty times the cost of the
+        position's own value, and over 40% of a search's leaves are never descended through: their
+        priors would never be read (docs/benchmarks.md)."""
+        if node.state is not None:
+            state = node.state
+        else:
+            state = self.position_after(path) if path else self.state
+        node.set_priors(evaluator.priors(state, node.moves), self.settings.c_puct)
+
+    def root_priors(self, evaluator: Evaluator) -> np.ndarray:
+        """The root's priors, asked for first if its evaluation left them out."""
+        if self.root.priors is None:
+            self.fill_priors(self.root, [], evaluator)
+        return self.root.priors
 
     def open_leaf(self, path: list, state: GameState, evaluator: Evaluator) -> tuple[Ticket, object]:
-        if state.is_over():
+        moves = None if state.is_over() else legal_moves(state)
+        if moves is not None and len(moves) == 1 and path:
+            moves = self.play_forced_moves(path, state, moves)
+        if moves is None:
             ticket, item = Ticket(path, (0, None, None), terminal_values_array(state)), None
         else:
-            moves = legal_moves(state)
             item = evaluator.prepare(state, moves)
             kept = None
             if path:
@@ -254,6 +288,26 @@ class Search:
             ticket = Ticket(path, (state.current, moves, kept), None)
         self.apply_virtual_loss(path)
         return ticket, item
+
+    def play_forced_moves(self, path: list, state: GameState, moves: list[Move]) -> list[Move] | None:
+        """Play on from ``state`` while it has only one legal move, giving each such position a node on
+        ``path`` but no evaluation; return the legal moves where a choice is left (None: the game ended).
+
+        More than half of a search's positions had one legal move (a line or region step with nothing
+        to choose), and each cost a simulation and an evaluation: the search saw half as deep as its
+        budget (docs/benchmarks.md)."""
+        for _ in range(MAX_FORCED_RUN):
+            parent, index = path[-1]
+            node = Node(state.current, moves, np.ones(1), c_puct=self.settings.c_puct)
+            parent.children[index] = node
+            path.append((node, 0))
+            apply_move_inplace(state, moves[0], validate=False, undo=False)
+            if state.is_over():
+                return None
+            moves = legal_moves(state)
+            if len(moves) > 1:
+                break
+        return moves
 
     def apply_virtual_loss(self, path: list) -> None:
         """Count a visit of value -VIRTUAL_LOSS on every edge of ``path`` (and at its nodes)."""

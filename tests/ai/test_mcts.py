@@ -62,8 +62,9 @@ def test_many_games_share_batches_and_virtual_loss_fills_them():
 
 def test_root_noise_changes_priors_but_keeps_a_distribution():
     search = Search(initial_state("square8_2p"), SearchSettings(dirichlet_fraction=0.25))
-    run_simulations([search], HeuristicEvaluator(), 1)
-    before = search.root.priors.copy()
+    evaluator = HeuristicEvaluator()
+    run_simulations([search], evaluator, 1)
+    before = search.root_priors(evaluator).copy()
     add_root_noise(search.root, search.settings, np.random.default_rng(1))
     assert not np.allclose(before, search.root.priors)
     assert abs(search.root.priors.sum() - 1) < 1e-9
@@ -109,6 +110,7 @@ def test_kept_exploration_and_value_vectors_equal_the_puct_formula_after_a_searc
     searches = [Search(initial_state(key), SearchSettings()) for key in ("square8_2p", "hex8_3p")]
     run_simulations(searches, HeuristicEvaluator(), 1)
     for search in searches:
+        search.root_priors(HeuristicEvaluator())
         add_root_noise(search.root, search.settings, np.random.default_rng(2))
     run_simulations(searches, HeuristicEvaluator(), 60, batch_size=6)
     checked = 0
@@ -121,6 +123,9 @@ def test_kept_exploration_and_value_vectors_equal_the_puct_formula_after_a_searc
             assert np.all(np.abs(node.q[~seen] - node.fpu) <= mcts.TIE_JITTER)
             for index, child in enumerate(node.children):
                 assert visits[index] == (child.total if child is not None else 0)
+            if node.priors is None:  # never descended through: its priors were never asked for
+                assert visits.sum() == 0
+                continue
             scores = c_puct * node.priors / (visits + 1.0) * np.sqrt(node.total + 1) + node.q
             assert Search.pick_child(node) == int(scores.argmax())
             checked += 1
@@ -230,6 +235,80 @@ def test_consecutive_moves_of_one_player_back_up_that_players_value():
                 same += child.mover == node.mover
                 other += child.mover != node.mover
     assert same and other
+
+
+class RecordingEvaluator(CountingEvaluator):
+    """Also records how many legal moves each evaluated position had."""
+
+    def __init__(self, values):
+        super().__init__(values)
+        self.move_counts = []
+
+    def prepare(self, state, moves):
+        self.move_counts.append(len(moves))
+        return super().prepare(state, moves)
+
+
+def test_positions_with_one_legal_move_are_passed_through_without_an_evaluation():
+    # Line and region steps with nothing to choose were half a search's positions, each costing a
+    # simulation. They keep a node (the game passes through them) but only choices are evaluated.
+    import random
+
+    from ringrift_cli.game import apply_move_inplace
+
+    state, rng = initial_state("hex8_2p"), random.Random(5)
+    for _ in range(24):
+        moves = legal_moves(state)
+        apply_move_inplace(state, moves[rng.randrange(len(moves))], validate=False, undo=False)
+    assert len(legal_moves(state)) > 1
+    evaluator = RecordingEvaluator([0.1, -0.1])
+    search = Search(state, SearchSettings(), np.random.default_rng(0))
+    run_simulations([search], evaluator, 200)
+    assert len(evaluator.move_counts) <= 200 and min(evaluator.move_counts) > 1
+    forced = [node for node in expanded_nodes(search.root) if len(node.moves) == 1]
+    assert forced
+    for node in forced:  # a node on the way: the visits and values of what follows it
+        child = node.children[0]
+        assert isinstance(child, mcts.Node) and node.counts[0] == child.total == node.total
+
+
+class EagerHeuristic(HeuristicEvaluator):
+    """The heuristic evaluator giving its priors with every evaluation, as it did before they were
+    asked for only where a search descends."""
+
+    def prepare(self, state, moves):
+        return self.priors(state, moves), super().prepare(state, moves)[1]
+
+
+@pytest.mark.parametrize("gumbel", [False, True])
+def test_priors_asked_for_on_descent_give_the_search_of_priors_given_with_every_evaluation(gumbel):
+    import random
+
+    from ringrift_cli.ai.batch_search import search_positions
+    from ringrift_cli.game import apply_move_inplace
+
+    def searched(evaluator):
+        state, rng = initial_state("hex8_2p"), random.Random(2)
+        for _ in range(40):
+            moves = legal_moves(state)
+            apply_move_inplace(state, moves[rng.randrange(len(moves))], validate=False, undo=False)
+        settings = SearchSettings(simulations=48, gumbel=gumbel, dirichlet_fraction=0.0)
+        search = Search(state, settings, np.random.default_rng(1))
+        found = []
+        for _ in range(6):  # each search after the first reuses the subtree of the move played
+            while not search.state.is_over() and len(legal_moves(search.state)) == 1:
+                if search.root is not None:
+                    search.advance(0)
+                else:
+                    apply_move_inplace(search.state, legal_moves(search.state)[0], validate=False, undo=False)
+            if search.state.is_over():
+                break
+            search_positions([search], evaluator, settings)
+            found.append((search.root.visits.tolist(), search.root.q.tolist()))
+            search.advance(int(search.root.visits.argmax()))
+        return found
+
+    assert searched(HeuristicEvaluator()) == searched(EagerHeuristic())
 
 
 def test_the_heuristic_prior_leans_to_open_cells_only_where_values_tie():

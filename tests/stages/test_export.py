@@ -142,7 +142,9 @@ def test_game_the_engine_does_not_replay_is_quarantined(ctx, home, recorded):
 
 def test_feature_memory_cap_splits_shards(home, recorded):
     run_cli("config", "set", "export.max_shard_mb", "1")  # about 290 square8 samples of features
+    cli_json("selfplay", "square8_2p", "--games", "4", "--sims", "8", "--model", "none", "--seed", "3")
     result = cli_json("export", "square8_2p")
+    assert sum(shard["samples"] for shard in result["shards"]) > 290  # more than one shard holds
     assert len(result["shards"]) >= 2
     assert all(shard["samples"] * 4 * 14 * 64 <= 2**20 for shard in result["shards"])
 

@@ -98,11 +98,13 @@ def batch_losses(net, batch: Batch, device: torch.device) -> tuple[torch.Tensor,
     return policy, value, top1
 
 
-def evaluate(net, sources, settings: TrainSettings, device, encoder_version: int, policy_size: int) -> Losses:
+def evaluate(net, sources, settings: TrainSettings, device, encoder_version: int, policy_size: int,
+             validation: bool = True) -> Losses:
+    """Summed losses of ``net`` on one side of the by-game split (held-out games by default), unaugmented."""
     net.eval()
     totals = Losses()
     with torch.no_grad():
-        for batch in iterate_batches(sources, validation=True, batch_size=settings.batch_size,
+        for batch in iterate_batches(sources, validation=validation, batch_size=settings.batch_size,
                                      val_fraction=settings.val_fraction, encoder_version=encoder_version,
                                      policy_size=policy_size):
             policy, value, top1 = batch_losses(net, batch, device)

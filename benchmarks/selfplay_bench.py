@@ -102,6 +102,7 @@ def selfplay_rate(config_key: str, evaluator, simulations: int, games: int, move
         fresh = [s for s in searches if s.root is None]
         evaluations += run_simulations(fresh, evaluator, 1)
         for search in searches:
+            search.root_priors(evaluator)  # an evaluator may leave priors to the first descent
             add_root_noise(search.root, settings, rng)
         evaluations += run_simulations(searches, evaluator, simulations, batch_size=games, overlap=overlap)
         for search in searches:

@@ -90,6 +90,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("train.value_weight", float, 1.0, "Weight of the per-seat value loss in the loss.", minimum=0, maximum=100),
     Setting("train.patience", int, 3, "Epochs without a better validation loss before training stops.",
             minimum=1, maximum=1000),
+    Setting("train.data_workers", int, "auto",
+            "Processes that build training batches ahead of each step, each holding one NPZ shard in memory; "
+            "auto: none on a CPU (the step dwarfs the data path), else half the host's usable cores, at most 4.",
+            minimum=0, maximum=64, auto=True),
     Setting("train.val_fraction", float, 0.15, "Fraction of games (never positions) held out for validation.",
             minimum=0.01, maximum=0.5),
     Setting("eval.games", int, 20, "Games against each opponent in one evaluation.", minimum=1, maximum=100_000),

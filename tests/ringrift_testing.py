@@ -73,6 +73,22 @@ def process_running(pid: int) -> bool:
     return state not in (b"Z", b"X")
 
 
+def descendants(pid: int) -> set[int]:
+    """The live processes below ``pid``: its children, theirs, and so on. Linux."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_bytes().rsplit(b")", 1)[-1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue  # gone while we looked
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return {child for child in found if process_running(child)}
+
+
 def sigint_as_at_a_terminal() -> None:
     """``preexec_fn`` for a process a test sends Ctrl-C: SIGINT's default action, as at a terminal. A
     suite started in the background by a script inherits SIGINT ignored (POSIX shells do that to

@@ -14,7 +14,7 @@ from ..context import open_context
 from ..keys import check_config_key
 from .options import HomeOption, JsonOption, param_option
 from .render import print_json
-from .stages import ConfigKey, given, procs_value, run_stage
+from .stages import ConfigKey, given, number_or_auto, run_stage
 
 
 def checked(home, kind: str, config_key: str, params: dict, check) -> None:
@@ -36,6 +36,7 @@ def train(
     lr: Annotated[Optional[float], param_option("train", "lr", "--lr")] = None,
     max_samples: Annotated[Optional[int], param_option("train", "max_samples", "--max-samples")] = None,
     device: Annotated[Optional[str], param_option("train", "device", "--device")] = None,
+    data_workers: Annotated[Optional[str], param_option("train", "data_workers", "--data-workers")] = None,
     seed: Annotated[Optional[int], param_option("train", "seed", "--seed")] = None,
     home: HomeOption = None,
     json_output: JsonOption = False,
@@ -44,7 +45,8 @@ def train(
     from ..stages.train import check_train_inputs
 
     params = given(**{"from": source}, preset=preset, epochs=epochs, batch_size=batch, lr=lr,
-                   max_samples=max_samples, device=device, seed=seed)
+                   max_samples=max_samples, device=device, seed=seed,
+                   data_workers=number_or_auto("train", "data_workers", data_workers))
     checked(home, "train", config_key, params, check_train_inputs)
     job, seconds = run_stage(home, "train", config_key, params, json_output, f"train {config_key}", "samples")
     result = job.result
@@ -76,7 +78,7 @@ def eval_command(
     from ..stages.eval import check_eval_inputs
 
     params = given(model=model, opponents=opponents, games=games, sims=sims, parallel=parallel,
-                   procs=procs_value("eval", procs), device=device, seed=seed)
+                   procs=number_or_auto("eval", "procs", procs), device=device, seed=seed)
     checked(home, "eval", config_key, params, check_eval_inputs)
     job, seconds = run_stage(home, "eval", config_key, params, json_output, f"eval {config_key}", "games")
     result = job.result
@@ -116,7 +118,7 @@ def promote(
         else:
             typer.echo(f"{config_key}: best is {restored.id[:12]} again; {demoted.id[:12]} retired")
         return
-    params = given(model=model, sims=sims, parallel=parallel, procs=procs_value("promote", procs), device=device,
+    params = given(model=model, sims=sims, parallel=parallel, procs=number_or_auto("promote", "procs", procs), device=device,
                    seed=seed)
     checked(home, "promote", config_key, params, check_promote_inputs)
     job, seconds = run_stage(home, "promote", config_key, params, json_output, f"promote {config_key}", "games")

@@ -41,11 +41,12 @@ def given(**values) -> dict:
     return {key: value for key, value in values.items() if value is not None}
 
 
-def procs_value(kind: str, text: str | None):
-    """``--procs``: a whole number or ``auto``, read and checked by the job param of ``kind``."""
+def number_or_auto(kind: str, name: str, text: str | None):
+    """An option such as ``--procs``: a whole number or ``auto``, read and checked by the job param
+    ``name`` of ``kind``."""
     from ..stages.param_schema import param_for, parse_text
 
-    return None if text is None else parse_text(kind, param_for(kind, "procs"), text)
+    return None if text is None else parse_text(kind, param_for(kind, name), text)
 
 
 def selfplay(
@@ -62,7 +63,7 @@ def selfplay(
 ) -> None:
     """Play selfplay games and record them as one games shard (a job row, run here)."""
     params = given(games=games, model=model, sims=sims, parallel=parallel, seed=seed, device=device,
-                   procs=procs_value("selfplay", procs))
+                   procs=number_or_auto("selfplay", "procs", procs))
     job, seconds = run_stage(home, "selfplay", config_key, params, json_output, f"selfplay {config_key}", "games")
     result = job.result
     if json_output:

@@ -61,6 +61,7 @@ class TrainParams:
     lr: float
     max_samples: int
     device: str
+    data_workers: int | str  # "auto": the host that runs the job decides (loader.default_workers)
     seed: int | None
 
 

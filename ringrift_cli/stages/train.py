@@ -81,7 +81,7 @@ def plan_train(context, job: Job) -> RunSpec:
         inputs.append(InputFile("parent", artifact.path, artifact.sha256))
     settings = train_settings(context.setting, params)
     values = {"parent_id": parent.id if parent else None, "preset": params.preset, "default_preset": context.setting("train.preset"),
-              "settings": asdict(settings),
+              "settings": asdict(settings), "data_workers": params.data_workers,
               "window": [{"artifact_id": s.artifact_id, "path": by_id[s.artifact_id].path, "samples": s.samples,
                           "take": s.take} for s in window]}
     return RunSpec(job.id, job.claim_seq, "train", job.config_key, values, tuple(inputs))
@@ -94,7 +94,9 @@ def run_train(spec: RunSpec, root: Path, progress, stop: threading.Event) -> Run
     from ..ai.encoding import encoder_for
     from ..ai.net import ModelFileError, load_model, new_net, save_model
     from ..train.dataset import ShardSource, exact_symmetries
-    from ..train.loop import TrainSettings, train_network
+    from ..ai.search_procs import usable_cores
+    from ..train.loader import default_workers
+    from ..train.loop import TrainSettings, resolve_device, train_network
 
     params = spec.params
     settings = TrainSettings(**params["settings"])
@@ -119,9 +121,12 @@ def run_train(spec: RunSpec, root: Path, progress, stop: threading.Event) -> Run
         if stop.is_set():
             raise UserError(f"train job {spec.job_id} lost its claim; stopping (the last checkpoint is kept)")
 
+    workers = params.get("data_workers", "auto")
+    if workers == "auto":
+        workers = default_workers(resolve_device(settings.device), usable_cores())
     outcome = train_network(net, shards, settings, encoder_version=encoder.version,
                             policy_size=encoder.policy_size, symmetries=exact_symmetries(spec.config_key),
-                            checkpoint=run_dir / "checkpoint.pt", progress=progress, check=check)
+                            checkpoint=run_dir / "checkpoint.pt", data_workers=workers, progress=progress, check=check)
     shas = {item.path: item.sha256 for item in spec.inputs}
     lineage = {
         "parent_id": params["parent_id"], "job_id": spec.job_id, "seed": settings.seed,

@@ -8,13 +8,14 @@ import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import torch
 
 from ..files import atomic_path
-from .dataset import Batch, ShardSource, count_side, iterate_batches
+from .dataset import Batch, BatchPlan, ShardSource, count_side, plan_batches
+from .loader import BatchLoader
 
 CHECKPOINT_VERSION = 1
 LR_FLOOR = 0.01  # the cosine decays to this fraction of the peak learning rate
@@ -76,13 +77,13 @@ def lr_factor(step: int, total: int, warmup: int) -> float:
 
 def batch_losses(net, batch: Batch, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(policy cross-entropy, value MSE, top-1 agreement), each a per-sample mean."""
-    planes = torch.from_numpy(batch.planes).to(device, non_blocking=True)
-    globals_ = torch.from_numpy(batch.globals).to(device, non_blocking=True)
+    planes = batch.planes.to(device, non_blocking=True)
+    globals_ = batch.globals.to(device, non_blocking=True)
     with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
         logits, values = net(planes, globals_)
-    rows = torch.from_numpy(batch.target_rows).to(device)
-    indices = torch.from_numpy(batch.target_indices).to(device)
-    probs = torch.from_numpy(batch.target_probs).to(device)
+    rows = batch.target_rows.to(device, non_blocking=True)
+    indices = batch.target_indices.to(device, non_blocking=True)
+    probs = batch.target_probs.to(device, non_blocking=True)
     # The softmax runs over each sample's target indices, its legal moves, as the search's priors
     # do: over every policy index, the loss would mostly teach which indices are legal, and
     # ranking the legal moves is what the search needs from the network.
@@ -91,22 +92,19 @@ def batch_losses(net, batch: Batch, device: torch.device) -> tuple[torch.Tensor,
     logits = logits.float() + legal
     logp = torch.log_softmax(logits, dim=1)
     per_sample = torch.zeros(batch.size, device=device).index_add_(0, rows, -probs * logp[rows, indices])
-    weight = torch.from_numpy(batch.policy_weight).to(device)
+    weight = batch.policy_weight.to(device, non_blocking=True)
     policy = (per_sample * weight).sum() / weight.sum().clamp_min(1e-8)
-    value = ((values.float() - torch.from_numpy(batch.values).to(device)) ** 2).mean()
-    top1 = (logits.argmax(dim=1) == torch.from_numpy(batch.target_top).to(device)).float().mean()
+    value = ((values.float() - batch.values.to(device, non_blocking=True)) ** 2).mean()
+    top1 = (logits.argmax(dim=1) == batch.target_top.to(device, non_blocking=True)).float().mean()
     return policy, value, top1
 
 
-def evaluate(net, sources, settings: TrainSettings, device, encoder_version: int, policy_size: int,
-             validation: bool = True) -> Losses:
-    """Summed losses of ``net`` on one side of the by-game split (held-out games by default), unaugmented."""
+def evaluate(net, batches: Iterable[Batch], device) -> Losses:
+    """Summed losses of ``net`` on ``batches`` (for validation: the held-out games, unaugmented)."""
     net.eval()
     totals = Losses()
     with torch.no_grad():
-        for batch in iterate_batches(sources, validation=validation, batch_size=settings.batch_size,
-                                     val_fraction=settings.val_fraction, encoder_version=encoder_version,
-                                     policy_size=policy_size):
+        for batch in batches:
             policy, value, top1 = batch_losses(net, batch, device)
             totals.add(policy.item(), value.item(), top1.item(), batch.size)
     return totals
@@ -119,14 +117,15 @@ def resolve_device(name: str) -> torch.device:
 
 
 def train_network(net, sources: list[ShardSource], settings: TrainSettings, *, encoder_version: int,
-                  policy_size: int, symmetries: tuple, checkpoint: Path,
+                  policy_size: int, symmetries: tuple, checkpoint: Path, data_workers: int = 0,
                   progress: Callable[[int, int, str], None] = lambda done, total, detail: None,
                   check: Callable[[], None] = lambda: None) -> TrainOutcome:
     """Train ``net`` in place (it ends holding the best-validation weights) and return the figures.
 
     ``checkpoint`` is written after every epoch and read at the start: a run killed at any
     moment resumes from its last finished epoch. ``check`` is called between batches and may
-    raise to stop (a lost claim)."""
+    raise to stop (a lost claim). ``data_workers`` processes build the batches ahead of the step
+    (the same batches as with none)."""
     device = resolve_device(settings.device)
     net.to(device)
     optimizer = torch.optim.AdamW(net.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
@@ -139,48 +138,59 @@ def train_network(net, sources: list[ShardSource], settings: TrainSettings, *, e
     outcome = TrainOutcome(metrics=state["best_metrics"], history=state["history"],
                            epochs_run=state["epoch"], resumed_from_epoch=state["epoch"])
     best_state = state["best_state"]
-    for epoch in range(state["epoch"], settings.epochs):
-        if state["bad_epochs"] >= settings.patience:
-            outcome.stopped_early = True
-            break
-        net.train()
-        rng = np.random.default_rng([settings.seed, epoch])  # a resumed epoch replays the same order
-        totals, started = Losses(), time.monotonic()
-        for batch in iterate_batches(sources, validation=False, batch_size=settings.batch_size,
-                                     val_fraction=settings.val_fraction, encoder_version=encoder_version,
-                                     policy_size=policy_size, symmetries=symmetries, rng=rng):
-            check()
-            policy, value, top1 = batch_losses(net, batch, device)
-            loss = settings.policy_weight * policy + settings.value_weight * value
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(net.parameters(), settings.grad_clip)
-            optimizer.step()
-            scheduler.step()
-            totals.add(policy.item(), value.item(), top1.item(), batch.size)
-            rate = totals.samples / max(time.monotonic() - started, 1e-9)
-            progress(epoch * train_samples + totals.samples, settings.epochs * train_samples,
-                     f"epoch {epoch + 1}/{settings.epochs}, {rate:.0f} samples/s, "
-                     f"policy {totals.policy / totals.samples:.3f}, value {totals.value / totals.samples:.3f}")
-        val = evaluate(net, sources, settings, device, encoder_version, policy_size)
-        figures = {"epoch": epoch + 1, **totals.means("train"), **val.means("val"),
-                   "samples_per_s": totals.samples / max(time.monotonic() - started, 1e-9)}
-        val_loss = (settings.policy_weight * figures["val_policy_loss"] + settings.value_weight *
-                    figures["val_value_loss"]) if val.samples else None
-        outcome.history.append(figures)
-        if val_loss is None or state["best_val"] is None or val_loss < state["best_val"]:
-            state["best_val"], state["bad_epochs"] = val_loss, 0
-            best_state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
-            outcome.metrics = figures
-        else:
-            state["bad_epochs"] += 1
-        state["epoch"] = epoch + 1
-        outcome.epochs_run = epoch + 1
-        save_checkpoint(checkpoint, net, optimizer, scheduler, settings, state, best_state, outcome)
+    passes = epoch_passes(sources, settings, symmetries, state["epoch"])
+    with BatchLoader(sources, passes, encoder_version=encoder_version, policy_size=policy_size,
+                     symmetries=symmetries, workers=data_workers, pin_memory=device.type == "cuda") as loader:
+        for epoch in range(state["epoch"], settings.epochs):
+            if state["bad_epochs"] >= settings.patience:
+                outcome.stopped_early = True
+                break
+            net.train()
+            totals, started = Losses(), time.monotonic()
+            for batch in loader.next_pass():
+                check()
+                policy, value, top1 = batch_losses(net, batch, device)
+                loss = settings.policy_weight * policy + settings.value_weight * value
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(net.parameters(), settings.grad_clip)
+                optimizer.step()
+                scheduler.step()
+                totals.add(policy.item(), value.item(), top1.item(), batch.size)
+                rate = totals.samples / max(time.monotonic() - started, 1e-9)
+                progress(epoch * train_samples + totals.samples, settings.epochs * train_samples,
+                         f"epoch {epoch + 1}/{settings.epochs}, {rate:.0f} samples/s, "
+                         f"policy {totals.policy / totals.samples:.3f}, value {totals.value / totals.samples:.3f}")
+            val = evaluate(net, loader.next_pass(), device)
+            figures = {"epoch": epoch + 1, **totals.means("train"), **val.means("val"),
+                       "samples_per_s": totals.samples / max(time.monotonic() - started, 1e-9)}
+            val_loss = (settings.policy_weight * figures["val_policy_loss"] + settings.value_weight *
+                        figures["val_value_loss"]) if val.samples else None
+            outcome.history.append(figures)
+            if val_loss is None or state["best_val"] is None or val_loss < state["best_val"]:
+                state["best_val"], state["bad_epochs"] = val_loss, 0
+                best_state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
+                outcome.metrics = figures
+            else:
+                state["bad_epochs"] += 1
+            state["epoch"] = epoch + 1
+            outcome.epochs_run = epoch + 1
+            save_checkpoint(checkpoint, net, optimizer, scheduler, settings, state, best_state, outcome)
     if best_state is not None:
         net.load_state_dict(best_state)
     net.to("cpu").eval()
     return outcome
+
+
+def epoch_passes(sources, settings: TrainSettings, symmetries: tuple, first_epoch: int) -> Iterator[list[BatchPlan]]:
+    """The plans of every pass a run makes, in order: each epoch's training pass (shuffled and
+    augmented, seeded by the epoch, so a resumed epoch replays the same order), then its validation
+    pass over the held-out games."""
+    split = dict(batch_size=settings.batch_size, val_fraction=settings.val_fraction)
+    for epoch in range(first_epoch, settings.epochs):
+        yield plan_batches(sources, validation=False, symmetries=symmetries,
+                           rng=np.random.default_rng([settings.seed, epoch]), **split)
+        yield plan_batches(sources, validation=True, **split)
 
 
 def save_checkpoint(path: Path, net, optimizer, scheduler, settings, state, best_state, outcome) -> None:

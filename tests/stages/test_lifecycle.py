@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from ringrift_testing import PYTHON, run_cli
+from ringrift_testing import PYTHON, descendants, process_running, run_cli
 from ringrift_cli.store import queue as q
 from ringrift_cli.store.events import recent_events
 from ringrift_cli.store.matches import matches_for
@@ -180,12 +180,12 @@ def test_candidate_of_another_config_is_refused(ctx, trained):
     assert result.exit_code == 2 and "encoder version 999" in result.output
 
 
-def wait_for(check, seconds: float, proc) -> None:
+def wait_for(check, seconds: float, proc=None) -> None:
     deadline = time.time() + seconds
     while time.time() < deadline:
         if check():
             return
-        if proc.poll() is not None:
+        if proc is not None and proc.poll() is not None:
             raise AssertionError(f"process ended early: {proc.stderr.read().decode()[-500:]}")
         time.sleep(0.2)
     raise AssertionError("timed out")
@@ -229,8 +229,9 @@ def test_killed_eval_resumes_without_recording_a_game_twice(ctx, trained, subpro
 @pytest.mark.slow
 def test_killed_train_resumes_from_its_checkpoint_and_registers_once(ctx, home, trained, subprocess_env):
     settings(**{"queue.lease_seconds": 2})
+    # With a data worker: the kill must take the worker processes down too.
     proc = subprocess.Popen([PYTHON, "-m", "ringrift_cli", "train", "hex8_2p", "--from", "scratch", "--preset", "tiny",
-                             "--epochs", "3", "--batch", "16", "--device", "cpu", "--seed", "5"],
+                             "--epochs", "3", "--batch", "16", "--device", "cpu", "--seed", "5", "--data-workers", "1"],
                             env=subprocess_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     checkpoint = None
 
@@ -243,8 +244,11 @@ def test_killed_train_resumes_from_its_checkpoint_and_registers_once(ctx, home, 
 
     wait_for(epoch_done, 120, proc)
     time.sleep(0.3)  # into the next epoch
+    helpers = descendants(proc.pid)
+    assert len(helpers) >= 2  # the process the data worker is forked from, and the worker
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    wait_for(lambda: not any(process_running(pid) for pid in helpers), 30)
     assert len(list_models(ctx.store, "hex8_2p")) == 1  # nothing half-written registered
     assert len(list((home / "models" / "hex8_2p").glob("*.pt"))) == 1
     time.sleep(2.2)

@@ -13,9 +13,9 @@ from ringrift_cli.ai.encoding import ENCODER_VERSION, encoder_for
 from ringrift_cli.ai.net import load_model, new_net
 from ringrift_cli.store.events import recent_events
 from ringrift_cli.store.models import list_models
-from ringrift_cli.train.dataset import (ShardSource, choose_window, exact_symmetries, is_validation,
-                                        iterate_batches)
-from ringrift_cli.train.loop import TrainSettings, batch_losses, evaluate, lr_factor
+from ringrift_cli.train.dataset import ShardSource, choose_window, exact_symmetries, is_validation
+from ringrift_cli.train.loader import iterate_batches
+from ringrift_cli.train.loop import batch_losses, evaluate, lr_factor
 
 
 def cli_json(*args):
@@ -87,9 +87,9 @@ def test_batches_stream_both_sides_without_overlap(samples_home):
     syms = exact_symmetries("hex8_2p")
     assert len(syms) == 4  # hex8: only 4 of the 12 symmetries commute with its rules
     for batch in iterate_batches(sources, validation=False, symmetries=syms, rng=rng, **common):
-        sums = np.bincount(batch.target_rows, weights=batch.target_probs, minlength=batch.size)
+        sums = np.bincount(batch.target_rows.numpy(), weights=batch.target_probs.numpy(), minlength=batch.size)
         assert np.allclose(sums, 1, atol=1e-3)
-        assert batch.target_indices.max() < common["policy_size"]
+        assert batch.target_indices.max().item() < common["policy_size"]
 
 
 def test_policy_weight_scales_the_policy_loss(samples_home):
@@ -127,7 +127,7 @@ def test_the_policy_loss_ranks_the_legal_moves_alone(samples_home):
     seats = batch.values.shape[1]
     policy, _, top1 = batch_losses(FixedLogits(logits, seats), batch, torch.device("cpu"))
     outside = torch.ones(batch.size, size, dtype=torch.bool)
-    outside[torch.from_numpy(batch.target_rows), torch.from_numpy(batch.target_indices)] = False
+    outside[batch.target_rows, batch.target_indices] = False
     louder = logits.masked_fill(outside, 50.0)  # illegal indices far above every legal one
     policy_louder, _, top1_louder = batch_losses(FixedLogits(louder, seats), batch, torch.device("cpu"))
     assert policy_louder.item() == pytest.approx(policy.item(), rel=1e-6) and top1_louder.item() == top1.item()
@@ -135,10 +135,10 @@ def test_the_policy_loss_ranks_the_legal_moves_alone(samples_home):
     by_hand, weights = 0.0, 0.0
     for row in range(batch.size):
         mine = batch.target_rows == row
-        chosen = logits[row, torch.from_numpy(batch.target_indices[mine])].double()
+        chosen = logits[row, batch.target_indices[mine]].double()
         logp = chosen - torch.logsumexp(chosen, dim=0)
-        by_hand += batch.policy_weight[row] * -(torch.from_numpy(batch.target_probs[mine]).double() * logp).sum().item()
-        weights += batch.policy_weight[row]
+        by_hand += batch.policy_weight[row].item() * -(batch.target_probs[mine].double() * logp).sum().item()
+        weights += batch.policy_weight[row].item()
     assert policy.item() == pytest.approx(by_hand / weights, rel=1e-5)
 
 
@@ -149,8 +149,6 @@ def test_training_lowers_validation_loss_and_registers_a_candidate(samples_home,
     path = samples_home / result["path"]
     assert path.name == result["model_id"][:16] + ".pt"
     net, info = load_model(path, config_key="hex8_2p")  # weights_only=True inside
-    settings = TrainSettings(epochs=1, batch_size=64, lr=1e-3, weight_decay=0, warmup_fraction=0, grad_clip=1,
-                             policy_weight=1, value_weight=1, patience=3, val_fraction=0.15, seed=1, device="cpu")
     encoder = encoder_for("hex8_2p")
     torch.manual_seed(1)
     fresh, _ = new_net("hex8_2p", "tiny")
@@ -158,7 +156,9 @@ def test_training_lowers_validation_loss_and_registers_a_candidate(samples_home,
     cpu = torch.device("cpu")
 
     def losses(model, validation):
-        return evaluate(model, sources, settings, cpu, ENCODER_VERSION, encoder.policy_size, validation)
+        batches = iterate_batches(sources, validation=validation, batch_size=64, val_fraction=0.15,
+                                  encoder_version=ENCODER_VERSION, policy_size=encoder.policy_size)
+        return evaluate(model, batches, cpu)
 
     trained, untrained = losses(net, True), losses(fresh, True)
     assert trained.samples == untrained.samples > 0

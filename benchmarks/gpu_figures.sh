@@ -18,8 +18,8 @@ $py benchmarks/selfplay_bench.py --config hex8_2p --device cuda --procs 1,4,8,16
     --sims 128 --seconds "$seconds" 2>&1 | tee "$out/selfplay_medium.txt"
 $py benchmarks/selfplay_bench.py --config hex8_2p --device cuda --procs 16 --presets small,large --sims 128 \
     --seconds "$seconds" 2>&1 | tee "$out/selfplay_small_large.txt"
-$py benchmarks/train_bench.py --config hex8_2p --device cuda --preset medium --batch 512 --rounds 2 \
-    2>&1 | tee "$out/train.txt"
+$py benchmarks/train_bench.py --config hex8_2p --device cuda --preset medium --batch 512 --rounds 3 \
+    --games 96 --shard-samples 4000 --workers 0,2,4 2>&1 | tee "$out/train.txt"
 
 # The commands a user types, on the GPU: a games shard, its samples, a trained model.
 home=$(mktemp -d)

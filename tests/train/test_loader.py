@@ -59,15 +59,21 @@ def one_pass(sources, workers: int, validation: bool = False, seed: int | None =
 
 
 def test_worker_processes_build_the_batches_the_training_process_builds(shards):
-    for validation, seed in ((False, 3), (True, None)):
-        here, workers = one_pass(shards, 0, validation, seed), one_pass(shards, 2, validation, seed)
-        assert len(here) == len(workers) > (len(shards) if not validation else 0)
-        for mine, theirs in zip(here, workers):
+    training = plan_batches(shards, validation=False, batch_size=64, val_fraction=0.2, symmetries=SYMMETRIES,
+                            rng=np.random.default_rng(3))
+    validation = plan_batches(shards, validation=True, batch_size=64, val_fraction=0.2)
+    here = [one_pass(shards, 0, False, 3), one_pass(shards, 0, True, None)]
+    with BatchLoader(shards, [training, validation], encoder_version=ENCODER_VERSION, policy_size=POLICY_SIZE,
+                     symmetries=SYMMETRIES, workers=2) as loader:
+        workers = [[as_arrays(b) for b in loader.next_pass()] for _ in range(2)]
+    for side_here, side_workers in zip(here, workers):
+        assert len(side_here) == len(side_workers) > 0
+        for mine, theirs in zip(side_here, side_workers):
             for a, b in zip(mine, theirs):
                 assert a.dtype == b.dtype and np.array_equal(a, b)
+    assert len(here[0]) > len(shards)
     # Every sample of the window on exactly one side, once.
-    sizes = [len(b[0]) for side in (False, True) for b in one_pass(shards, 0, side, None)]
-    assert sum(sizes) == sum(s.take for s in shards)
+    assert sum(len(b[0]) for side in here for b in side) == sum(s.take for s in shards)
 
 
 def test_a_batch_holds_each_rows_targets_mapped_by_its_drawn_symmetry(shards):
@@ -103,8 +109,7 @@ def test_a_bad_shard_met_in_a_worker_is_raised_as_itself_naming_the_file(shards,
     assert "Traceback" not in str(raised.value) and len(str(raised.value).splitlines()) == 1
 
 
-@pytest.mark.parametrize("workers", [1, 3])
-def test_one_loader_serves_pass_after_pass_in_each_pass_s_order(shards, workers):
+def test_one_loader_serves_pass_after_pass_in_each_pass_s_order(shards):
     """Runs of the next pass go out while this one is read, some passes are empty, and the last one
     is left unread (the loader closes with work still out)."""
     def plans(seed):
@@ -118,7 +123,7 @@ def test_one_loader_serves_pass_after_pass_in_each_pass_s_order(shards, workers)
                                                    policy_size=POLICY_SIZE, symmetries=SYMMETRIES).next_pass()]
                 for seed in seeds[:-1]]
     with BatchLoader(shards, (plans(seed) for seed in seeds), encoder_version=ENCODER_VERSION,
-                     policy_size=POLICY_SIZE, symmetries=SYMMETRIES, workers=workers) as loader:
+                     policy_size=POLICY_SIZE, symmetries=SYMMETRIES, workers=3) as loader:
         got = [[as_arrays(b) for b in loader.next_pass()] for _ in seeds[:-1]]
     assert [len(p) for p in got] == [len(p) for p in expected] and got[2] == []
     for mine, theirs in zip(got, expected):

@@ -92,7 +92,7 @@ SETTINGS: tuple[Setting, ...] = (
             minimum=1, maximum=1000),
     Setting("train.data_workers", int, "auto",
             "Processes that build training batches ahead of each step, each holding one NPZ shard in memory; "
-            "auto: none on a CPU (the step dwarfs the data path), else half the host's usable cores, at most 4.",
+            "auto: none on a CPU (the step dwarfs the data path), else half the host's usable cores, from 2 to 4.",
             minimum=0, maximum=64, auto=True),
     Setting("train.val_fraction", float, 0.15, "Fraction of games (never positions) held out for validation.",
             minimum=0.01, maximum=0.5),

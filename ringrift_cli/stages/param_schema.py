@@ -128,7 +128,7 @@ SCHEMAS: dict[str, tuple[Param, ...]] = {
         Param("max_samples", "Train on the newest this many samples", setting="train.window_samples"),
         AUTO_DEVICE,
         Param("data_workers", "Processes building batches ahead of each step (the batches are the same with any "
-              "number); auto: none on a CPU, else half the host's cores, at most 4", setting="train.data_workers"),
+              "number); auto: none on a CPU, else half the host's cores, from 2 to 4", setting="train.data_workers"),
         Param("seed", "Seed of initialisation, shuffling and augmentation", minimum=0, maximum=SEED_MAX,
               default_help="derived from the job"),
     ),

@@ -82,10 +82,10 @@ class BatchLoader:
             raise RuntimeError("the batch loader is closed")
         number, self.served = self.served, self.served + 1
         if not self.workers:
-            plans = next(self.passes, [])
-            self.pulled += 1
-            yield from self.build_here(plans)
+            yield from self.build_here(next(self.passes, []))
             return
+        if self.sent and self.sent[0][0] < number:
+            raise RuntimeError("the previous pass of the batch loader was not read to its end")
         if not self.builders:
             self.builders = [Builder.start(self.source) for _ in range(self.workers)]
         finished = False

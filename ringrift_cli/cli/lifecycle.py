@@ -118,8 +118,8 @@ def promote(
         else:
             typer.echo(f"{config_key}: best is {restored.id[:12]} again; {demoted.id[:12]} retired")
         return
-    params = given(model=model, sims=sims, parallel=parallel, procs=number_or_auto("promote", "procs", procs), device=device,
-                   seed=seed)
+    params = given(model=model, sims=sims, parallel=parallel, procs=number_or_auto("promote", "procs", procs),
+                   device=device, seed=seed)
     checked(home, "promote", config_key, params, check_promote_inputs)
     job, seconds = run_stage(home, "promote", config_key, params, json_output, f"promote {config_key}", "games")
     result = job.result

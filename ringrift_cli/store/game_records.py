@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,11 +139,26 @@ def count_games(conn: sqlite3.Connection) -> tuple[int, int]:
     return games, moves
 
 
-def finish_shard(conn: sqlite3.Connection) -> None:
-    """Fold the WAL into the file and close it, so the single file is the whole shard."""
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.execute("PRAGMA journal_mode = DELETE")
-    conn.close()
+def finish_shard(conn: sqlite3.Connection, wait_seconds: float = 30.0) -> None:
+    """Fold the WAL into the file and close it, so the single file is the whole shard.
+
+    Leaving WAL mode needs the file to itself, and SQLite refuses at once, without waiting, while any
+    other connection has it open (a script counting the games, say). So the change is tried again
+    for up to ``wait_seconds``. The connection is closed whatever happens: one left open by a failed
+    attempt would refuse every later attempt of the job in the same process."""
+    try:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                conn.execute("PRAGMA journal_mode = DELETE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.1)
+    finally:
+        conn.close()
 
 
 def read_games(path: Path) -> tuple[dict, list[GameRecord]]:

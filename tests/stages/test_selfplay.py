@@ -257,3 +257,33 @@ def test_gumbel_selfplay_records_the_improved_policy_and_explores_only_early(ctx
     # The noise makes some early moves other than the target's best; later the search plays its best
     # survivor, which the improved policy ranks first unless an unvisited move's v_mix outranks it.
     assert not all(early) and late and sum(late) >= 0.8 * len(late)
+
+
+def test_finishing_a_shard_waits_out_a_reader_and_always_closes(tmp_path):
+    """Leaving WAL mode fails at once while another connection has the file open: finishing waits for
+    the reader to go, and when it does not go, fails with its connection closed (an open one would
+    refuse every later attempt of the job in the same process)."""
+    import threading
+
+    from ringrift_cli.store.game_records import finish_shard, open_shard
+
+    path = tmp_path / "shard.db"
+    writer = open_shard(path, {"config_key": "hex8_2p"})
+    reader = sqlite3.connect(path, check_same_thread=False)  # closed by the timer's thread
+    reader.execute("SELECT count(*) FROM games").fetchall()
+    threading.Timer(0.5, reader.close).start()
+    finish_shard(writer)
+    assert not (tmp_path / "shard.db-wal").exists()
+    check = sqlite3.connect(path)
+    assert check.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    check.close()
+
+    second = tmp_path / "second.db"
+    writer = open_shard(second, {"config_key": "hex8_2p"})
+    reader = sqlite3.connect(second)
+    reader.execute("SELECT count(*) FROM games").fetchall()
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        finish_shard(writer, wait_seconds=0.3)
+    with pytest.raises(sqlite3.ProgrammingError):
+        writer.execute("SELECT 1")
+    reader.close()

@@ -259,7 +259,7 @@ def iterate_batches(sources: list[ShardSource], *, validation: bool, batch_size:
 
 
 def default_workers(device: torch.device, cores: int) -> int:
-    """``train.data_workers: auto``: none on a CPU, where the step dwarfs the data path (about 1/200
+    """``train.data_workers: auto``: none on a CPU, where the step dwarfs the data path (under 1%
     of it) and a worker would take a core from the step; on an accelerator half the host's cores, at
     least 2 (one serving batches while the other loads the next shard) and at most 4."""
     return 0 if device.type == "cpu" else max(2, min(4, cores // 2))

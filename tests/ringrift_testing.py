@@ -89,6 +89,19 @@ def descendants(pid: int) -> set[int]:
     return {child for child in found if process_running(child)}
 
 
+def iterate_batches(sources, *, validation: bool, batch_size: int, val_fraction: float, encoder_version: int,
+                    policy_size: int, symmetries: tuple = (), rng=None, workers: int = 0):
+    """One pass over one side of the split, planned and built as training does."""
+    from ringrift_cli.train.dataset import plan_batches
+    from ringrift_cli.train.loader import BatchLoader
+
+    plans = plan_batches(sources, validation=validation, batch_size=batch_size, val_fraction=val_fraction,
+                         symmetries=symmetries, rng=rng)
+    with BatchLoader(sources, [plans], encoder_version=encoder_version, policy_size=policy_size,
+                     symmetries=symmetries, workers=workers) as loader:
+        yield from loader.next_pass()
+
+
 def sigint_as_at_a_terminal() -> None:
     """``preexec_fn`` for a process a test sends Ctrl-C: SIGINT's default action, as at a terminal. A
     suite started in the background by a script inherits SIGINT ignored (POSIX shells do that to

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -61,8 +61,7 @@ class Batch:
         return batch_in_buffer(self.buffer.pin_memory(), self.layout)
 
 
-TENSORS = ("planes", "globals", "target_rows", "target_indices", "target_probs", "values", "policy_weight",
-           "target_top")
+TENSORS = tuple(f.name for f in fields(Batch) if f.name not in ("buffer", "layout"))  # in pack_batch's order
 TORCH_DTYPES = {np.dtype(np.float32): torch.float32, np.dtype(np.int64): torch.int64}
 
 

@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from ..ai.samples import ShardError
-from .dataset import Batch, BatchPlan, ShardSource, batch_in_buffer, load_shard, make_batch, plan_batches
+from .dataset import Batch, BatchPlan, ShardSource, batch_in_buffer, load_shard, make_batch
 
 HEADER = struct.Struct("!Q")  # the length of the pickled message that follows
 SOCKET_BUFFER = 8 << 20
@@ -245,17 +245,6 @@ def read_into(sock: socket.socket, view: memoryview, gone) -> None:
         if not got:
             raise gone()
         done += got
-
-
-def iterate_batches(sources: list[ShardSource], *, validation: bool, batch_size: int, val_fraction: float,
-                    encoder_version: int, policy_size: int, symmetries: tuple = (),
-                    rng: np.random.Generator | None = None, workers: int = 0) -> Iterator[Batch]:
-    """One pass over one side of the split (``dataset.plan_batches`` says in which order)."""
-    plans = plan_batches(sources, validation=validation, batch_size=batch_size, val_fraction=val_fraction,
-                         symmetries=symmetries, rng=rng)
-    with BatchLoader(sources, [plans], encoder_version=encoder_version, policy_size=policy_size,
-                     symmetries=symmetries, workers=workers) as loader:
-        yield from loader.next_pass()
 
 
 def default_workers(device: torch.device, cores: int) -> int:

@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from ringrift_testing import run_cli
+from ringrift_testing import iterate_batches, run_cli
 from ringrift_cli.ai.encoding import ENCODER_VERSION, encoder_for
 from ringrift_cli.ai.net import new_net
 from ringrift_cli.ai.samples import ShardError, read_shard, write_shard
 from ringrift_cli.ai.symmetry import transform_indices, transform_planes
 from ringrift_cli.train.dataset import (TENSORS, ShardSource, exact_symmetries, load_shard, make_batch,
                                         plan_batches)
-from ringrift_cli.train.loader import BatchLoader, default_workers, iterate_batches
+from ringrift_cli.train.loader import BatchLoader, default_workers
 from ringrift_cli.train.loop import TrainSettings, train_network
 
 POLICY_SIZE = encoder_for("hex8_2p").policy_size

@@ -8,13 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from ringrift_testing import run_cli
+from ringrift_testing import iterate_batches, run_cli
 from ringrift_cli.ai.encoding import ENCODER_VERSION, encoder_for
 from ringrift_cli.ai.net import load_model, new_net
 from ringrift_cli.store.events import recent_events
 from ringrift_cli.store.models import list_models
 from ringrift_cli.train.dataset import ShardSource, choose_window, exact_symmetries, is_validation
-from ringrift_cli.train.loader import iterate_batches
 from ringrift_cli.train.loop import batch_losses, evaluate, lr_factor
 
 
